@@ -1,0 +1,49 @@
+// swift-tools-version:6.0
+// usersync: keeps a QA platform's user directory in step with Zendesk / Intercom.
+// No Swift package dependencies: C libraries come from the system (see README).
+import PackageDescription
+
+let package = Package(
+    name: "usersync",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "usersync", targets: ["usersync"]),
+        .executable(name: "zendesk-sim", targets: ["zendesk-sim"]),
+    ],
+    targets: [
+        // System libraries: module map + shim header with typed wrappers for variadic C.
+        .systemLibrary(name: "CSQLite", pkgConfig: "sqlite3", providers: [.apt(["libsqlite3-dev"])]),
+        .systemLibrary(name: "CCurl", pkgConfig: "libcurl", providers: [.apt(["libcurl4-openssl-dev"])]),
+        .systemLibrary(name: "CCrypto", pkgConfig: "libcrypto", providers: [.apt(["libssl-dev"])]),
+        .systemLibrary(name: "CLinux"),
+
+        // Pure values and rules: no I/O.
+        .target(name: "SyncRules"),
+        // The per-tenant SQLite directory: users, links, inbox, runs, audit.
+        .target(name: "Directory", dependencies: ["CSQLite", "SyncRules"]),
+        // The config file: load, validate, explain.
+        .target(name: "Config", dependencies: ["SyncRules"]),
+        // Outbound HTTP on libcurl; knows nothing of Zendesk.
+        .target(name: "HTTPClient", dependencies: ["CCurl"]),
+        // Sources (desks): the Source protocol, Zendesk and Intercom REST clients.
+        .target(name: "Desks", dependencies: ["SyncRules", "HTTPClient"]),
+        // Full and incremental reconciliation: streams a source into the directory.
+        .target(name: "Reconciliation", dependencies: ["SyncRules", "Directory", "Desks"]),
+        // HTTP/1.1 server on raw POSIX sockets; knows nothing of Zendesk.
+        .target(name: "HTTPServer", dependencies: ["CLinux"]),
+        // Webhook signatures, event decoding and the inbox path.
+        .target(name: "Webhooks", dependencies: ["CCrypto", "SyncRules", "Directory", "Desks"]),
+        // Wiring: CLI commands and `serve`. The only module that imports everything.
+        .target(name: "App", dependencies: [
+            "SyncRules", "Directory", "Config", "HTTPClient", "Desks", "Reconciliation", "HTTPServer", "Webhooks",
+        ]),
+        .executableTarget(name: "usersync", dependencies: ["App"]),
+        .executableTarget(name: "zendesk-sim", dependencies: ["HTTPServer", "Webhooks", "SyncRules"]),
+
+        .testTarget(name: "SyncRulesTests", dependencies: ["SyncRules"]),
+        .testTarget(name: "DirectoryTests", dependencies: ["Directory", "SyncRules", "CSQLite"], exclude: ["Fixtures"]),
+        .testTarget(name: "ConfigTests", dependencies: ["Config", "SyncRules"]),
+        .testTarget(name: "AppTests", dependencies: ["App", "Config", "Directory", "SyncRules"]),
+    ],
+    swiftLanguageModes: [.v6]
+)

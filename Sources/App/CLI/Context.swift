@@ -1,0 +1,69 @@
+import Config
+import Directory
+import Foundation
+import SyncRules
+
+/// What every command needs: the loaded config, the data folder, and the tenant chosen.
+struct Context {
+    var args: Arguments
+    let console: Console
+    let configPath: String
+    let config: UsersyncConfig
+    let dataDir: String
+
+    init(args: Arguments, console: Console) throws {
+        var args = args
+        configPath = args.value("--config") ?? "./usersync.json"
+        let dataDirOverride = args.value("--data-dir")
+        self.console = console
+        do {
+            config = try UsersyncConfig.load(path: configPath)
+        } catch let e as ConfigError {
+            throw ConfigFailure(path: configPath, error: e)
+        }
+        dataDir = dataDirOverride ?? config.dataDir
+        self.args = args
+    }
+
+    /// The tenant named by `--tenant`, or the only tenant when there is one.
+    mutating func tenant() throws -> TenantConfig {
+        if let id = args.value("--tenant") { return try lookup(id) }
+        guard config.tenants.count == 1 else {
+            throw UsageError("--tenant is required: the config has \(config.tenants.count) tenants (\(config.tenants.map(\.id).joined(separator: ", ")))")
+        }
+        return config.tenants[0]
+    }
+
+    /// Tenants to report on: the one named by `--tenant`, else all.
+    mutating func tenants() throws -> [TenantConfig] {
+        if let id = args.value("--tenant") { return [try lookup(id)] }
+        return config.tenants
+    }
+
+    func lookup(_ id: String) throws -> TenantConfig {
+        guard let t = config.tenant(id) else {
+            throw UsageError("unknown tenant '\(id)' (configured: \(config.tenants.map(\.id).joined(separator: ", ")))")
+        }
+        return t
+    }
+
+    func directory(_ t: TenantConfig) throws -> TenantDirectory {
+        try TenantDirectory(dataDir: dataDir, tenant: t.id)
+    }
+
+    mutating func source() throws -> SourceKind? {
+        guard let raw = args.value("--source") else { return nil }
+        guard let s = SourceKind(rawValue: raw) else { throw UsageError("--source must be zendesk or intercom, not '\(raw)'") }
+        return s
+    }
+
+    /// Who an admin action is audited as when it comes from the CLI.
+    var cliActor: String { "cli:" + (ProcessInfo.processInfo.environment["USER"] ?? "unknown") }
+}
+
+/// A config file that failed to load: exit 2 with every problem listed.
+struct ConfigFailure: Error, CustomStringConvertible {
+    var path: String
+    var error: ConfigError
+    var description: String { "\(path): invalid config:\n" + error.problems.map { "  " + $0 }.joined(separator: "\n") }
+}

@@ -1,0 +1,96 @@
+/// `--help` texts: one per command, shown with exit 0 (or with a usage error, exit 2).
+enum Help {
+    static let main = """
+    usersync: keeps the QA platform's user directory in step with Zendesk and Intercom.
+
+    Usage: usersync [--config PATH] [--data-dir DIR] COMMAND [options]
+
+    Commands:
+      serve                         run the webhook receiver, apply workers and scheduler
+      reconcile                     run a full reconciliation now
+      users list|add|activate|deactivate
+                                    see and manage local users
+      agents resolve                map a source agent (id or email) to a local user
+      status                        per tenant and source: runs, backlog, conflicts, held deactivations
+      audit                         the audit trail of user changes
+      events list                   webhook events in the inbox
+      config check                  validate the config file
+      zendesk connect|install-webhook
+                                    OAuth connection and webhook installation
+
+    Global options:
+      --config PATH     config file (default ./usersync.json)
+      --data-dir DIR    overrides the config's data_dir
+      --help            help for any command
+
+    Exit codes: 0 success, 1 operational failure, 2 usage or config error.
+    """
+
+    static let users = """
+    Usage:
+      usersync users list [--tenant T] [--status pending|active|deactivated] [--json]
+      usersync users add [--tenant T] --name N --email E [--username U] [--external-id X] [--json]
+      usersync users activate [--tenant T] ID...
+      usersync users deactivate [--tenant T] [--reason R] ID...
+
+    Added users are manual and pending. Activating takes a licence seat and fails when none is free.
+    An admin's deactivation is never undone by sync.
+    """
+
+    static let agents = """
+    Usage: usersync agents resolve [--tenant T] [--source zendesk|intercom] (--source-id N | --email E) [--json]
+
+    Resolves a ticket's agent to a local user: the link first, then external_id = source id,
+    then the tenant's identifier (email by default). Works with user sync disabled.
+    Exit 1 when no local user matches.
+    """
+
+    static let status = """
+    Usage: usersync status [--tenant T] [--json]
+
+    Per tenant: seats, users by status; per source: enabled, auth, last event, last run and its
+    counts, inbox backlog, conflicts, held deactivations.
+    """
+
+    static let audit = """
+    Usage: usersync audit [--tenant T] [--user ID] [--limit N] [--json]
+
+    Every change to a local user: before, after, cause (event, run or admin) and time.
+    """
+
+    static let config = """
+    Usage: usersync config check [--config PATH]
+
+    Validates the config file and the secrets enabled sources need. Prints every problem with
+    its path; exit 2 when any is found.
+    """
+
+    static let events = """
+    Usage: usersync events list [--tenant T] [--status pending|failed|applied|ignored] [--limit N] [--json]
+    """
+
+    static let reconcile = """
+    Usage: usersync reconcile [--tenant T] [--source zendesk|intercom] [--confirm-deactivations] [--incremental]
+
+    Lists every in-scope user of the source and repairs the directory. Users missing from a
+    complete listing are deactivated; a run that fails part way deactivates nobody. More
+    deactivations than max_deactivations are held until --confirm-deactivations.
+    """
+
+    static let serve = """
+    Usage: usersync serve [--config PATH] [--data-dir DIR]
+
+    Runs the HTTP receiver (webhooks, admin API, health, metrics), the apply workers and the
+    reconciliation scheduler. SIGHUP reloads the config; SIGTERM drains and exits 0.
+    """
+
+    static let zendesk = """
+    Usage:
+      usersync zendesk connect [--tenant T] [--redirect-url URL] [--code CODE]
+      usersync zendesk install-webhook [--tenant T] --url URL
+
+    connect prints the OAuth authorization URL (with state and PKCE); run it again with --code
+    to complete the exchange. install-webhook creates the user-event webhook and stores its
+    signing secret.
+    """
+}

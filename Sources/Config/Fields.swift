@@ -1,0 +1,148 @@
+import Foundation
+
+/// Reads one JSON object of the config, recording each problem with its path
+/// ("tenant abc-energy: zendesk.subdomain: …") instead of stopping at the first.
+final class Fields {
+    let object: [String: Any]
+    let prefix: String
+    let path: String
+    let report: Report
+    private var used: Set<String> = []
+
+    /// Problems and warnings shared by every reader of one file.
+    final class Report {
+        var problems: [String] = []
+        var warnings: [String] = []
+    }
+
+    init(_ object: [String: Any], prefix: String, path: String, report: Report) {
+        self.object = object
+        self.prefix = prefix
+        self.path = path
+        self.report = report
+    }
+
+    func name(_ key: String) -> String { path.isEmpty ? key : "\(path).\(key)" }
+
+    func fail(_ key: String, _ message: String) {
+        report.problems.append("\(prefix)\(name(key)): \(message)")
+    }
+
+    func has(_ key: String) -> Bool { object[key] != nil && !(object[key] is NSNull) }
+
+    func string(_ key: String, required: Bool = false) -> String? {
+        used.insert(key)
+        guard let v = object[key], !(v is NSNull) else {
+            if required { fail(key, "is required") }
+            return nil
+        }
+        guard let s = v as? String else { fail(key, "must be a string"); return nil }
+        return s
+    }
+
+    func bool(_ key: String, default d: Bool) -> Bool {
+        used.insert(key)
+        guard let v = object[key], !(v is NSNull) else { return d }
+        guard let n = v as? NSNumber, Fields.isBoolean(n) else {
+            fail(key, "must be true or false")
+            return d
+        }
+        return n.boolValue
+    }
+
+    func int(_ key: String, required: Bool = false, min: Int = 0) -> Int? {
+        used.insert(key)
+        guard let v = object[key], !(v is NSNull) else {
+            if required { fail(key, "is required") }
+            return nil
+        }
+        guard let n = v as? NSNumber, !Fields.isBoolean(n), n.doubleValue == n.doubleValue.rounded(), let i = Int(exactly: n.doubleValue) else {
+            fail(key, "must be a whole number")
+            return nil
+        }
+        guard i >= min else { fail(key, "must be at least \(min)"); return nil }
+        return i
+    }
+
+    /// JSONSerialization boxes true/false as an NSNumber of type 'c'.
+    static func isBoolean(_ n: NSNumber) -> Bool { String(cString: n.objCType) == "c" }
+
+    func strings(_ key: String) -> [String]? {
+        used.insert(key)
+        guard let v = object[key], !(v is NSNull) else { return nil }
+        guard let a = v as? [Any], a.allSatisfy({ $0 is String }) else { fail(key, "must be a list of strings"); return nil }
+        return a as? [String]
+    }
+
+    func object(_ key: String) -> Fields? {
+        used.insert(key)
+        guard let v = object[key], !(v is NSNull) else { return nil }
+        guard let o = v as? [String: Any] else { fail(key, "must be an object"); return nil }
+        return Fields(o, prefix: prefix, path: name(key), report: report)
+    }
+
+    func objects(_ key: String) -> [[String: Any]]? {
+        used.insert(key)
+        guard let v = object[key], !(v is NSNull) else { return nil }
+        guard let a = v as? [Any] else { fail(key, "must be a list"); return nil }
+        var out: [[String: Any]] = []
+        for (i, e) in a.enumerated() {
+            guard let o = e as? [String: Any] else { fail("\(key)[\(i)]", "must be an object"); continue }
+            out.append(o)
+        }
+        return out
+    }
+
+    /// Seconds from `30s`, `15m`, `6h`, `24h` (or `1d`).
+    func duration(_ key: String) -> Int? {
+        guard let s = string(key) else { return nil }
+        guard let secs = Fields.parseDuration(s) else {
+            fail(key, "'\(s)' is not a duration (use e.g. 30s, 15m, 6h, 24h)")
+            return nil
+        }
+        return secs
+    }
+
+    static func parseDuration(_ s: String) -> Int? {
+        let t = s.trimmingCharacters(in: .whitespaces)
+        guard let unit = t.last, let n = Int(t.dropLast()), n > 0 else { return nil }
+        switch unit {
+        case "s": return n
+        case "m": return n * 60
+        case "h": return n * 3600
+        case "d": return n * 86_400
+        default: return nil
+        }
+    }
+
+    /// A secret named by `<base>_env` or `<base>_file`; an inline `<base>` is refused.
+    func secret(_ base: String, required: Bool) -> SecretRef? {
+        used.insert(base)
+        if has(base) {
+            fail(base, "inline secrets are not accepted; use \(base)_env or \(base)_file")
+        }
+        let env = string(base + "_env")
+        let file = string(base + "_file")
+        switch (env, file) {
+        case (let e?, nil):
+            guard !e.isEmpty else { fail(base + "_env", "must name an environment variable"); return nil }
+            return .env(e)
+        case (nil, let f?):
+            guard !f.isEmpty else { fail(base + "_file", "must name a file"); return nil }
+            return .file(f)
+        case (.some, .some):
+            fail(base + "_env", "give \(base)_env or \(base)_file, not both")
+            return nil
+        case (nil, nil):
+            if required && !has(base) { fail(base + "_env", "is required (or \(base)_file)") }
+            return nil
+        }
+    }
+
+    /// Records keys nobody asked for (likely typos) as warnings.
+    func finish() {
+        for key in object.keys.sorted() where !used.contains(key) {
+            report.warnings.append("\(prefix)\(name(key)): unknown key, ignored")
+        }
+    }
+}

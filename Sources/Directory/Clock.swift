@@ -1,0 +1,17 @@
+import Glibc
+import SyncRules
+
+/// Wall-clock time for rows the store writes (audit, runs), as canonical UTC text.
+enum Clock {
+    static func now() -> Timestamp {
+        var ts = timespec()
+        clock_gettime(CLOCK_REALTIME, &ts)
+        return Timestamp(nanoseconds: Int64(ts.tv_sec) * 1_000_000_000 + Int64(ts.tv_nsec))
+    }
+
+    /// Millisecond precision keeps rows readable and still ordered.
+    static func nowText() -> String {
+        let t = now()
+        return Timestamp(nanoseconds: t.nanoseconds / 1_000_000 * 1_000_000).iso8601
+    }
+}

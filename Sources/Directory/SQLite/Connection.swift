@@ -1,0 +1,183 @@
+import CSQLite
+
+/// An error from SQLite with the statement it came from; the store wraps it with the tenant.
+public struct SQLiteError: Error, CustomStringConvertible, Sendable {
+    public var code: Int32
+    public var message: String
+    public var sql: String?
+
+    /// True for a UNIQUE / PRIMARY KEY violation (SQLITE_CONSTRAINT_UNIQUE / _PRIMARYKEY).
+    public var isUniqueViolation: Bool { code == 2067 || code == 1555 }
+    public var isBusy: Bool { code & 0xff == SQLITE_BUSY || code & 0xff == SQLITE_LOCKED }
+
+    public var description: String { "sqlite error \(code): \(message)" }
+}
+
+/// One SQLite connection with a statement cache. Not thread-safe: its owner serialises use.
+final class Connection {
+    let handle: OpaquePointer
+    private var statements: [String: Statement] = [:]
+
+    init(path: String) throws {
+        var db: OpaquePointer?
+        let flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX
+        let rc = sqlite3_open_v2(path, &db, flags, nil)
+        guard rc == SQLITE_OK, let db else {
+            let message = db.map { String(cString: sqlite3_errmsg($0)) } ?? "cannot open"
+            sqlite3_close_v2(db)
+            throw SQLiteError(code: rc, message: "\(path): \(message)")
+        }
+        handle = db
+        sqlite3_extended_result_codes(db, 1)
+        _ = csqlite_disable_dqs(db)
+    }
+
+    deinit {
+        statements.removeAll()
+        sqlite3_close_v2(handle)
+    }
+
+    func error(_ rc: Int32, _ sql: String? = nil) -> SQLiteError {
+        SQLiteError(code: sqlite3_extended_errcode(handle), message: String(cString: sqlite3_errmsg(handle)), sql: sql)
+    }
+
+    /// Runs one or more statements without parameters (schema, pragmas).
+    func execute(_ sql: String) throws {
+        let rc = sqlite3_exec(handle, sql, nil, nil, nil)
+        guard rc == SQLITE_OK else { throw error(rc, sql) }
+    }
+
+    func prepare(_ sql: String) throws -> Statement {
+        if let s = statements[sql] { return s }
+        var stmt: OpaquePointer?
+        let rc = sqlite3_prepare_v3(handle, sql, -1, UInt32(SQLITE_PREPARE_PERSISTENT), &stmt, nil)
+        guard rc == SQLITE_OK, let stmt else { throw error(rc, sql) }
+        let s = Statement(stmt, connection: self, sql: sql)
+        statements[sql] = s
+        return s
+    }
+
+    /// Executes a statement that returns no rows.
+    @discardableResult
+    func run(_ sql: String, _ args: SQLBindable?...) throws -> Int {
+        let s = try prepare(sql)
+        try s.bind(args)
+        defer { s.reset() }
+        try s.stepToEnd()
+        return Int(sqlite3_changes(handle))
+    }
+
+    /// Rows of a query, each turned into a value by `map`.
+    func query<T>(_ sql: String, _ args: SQLBindable?..., map: (Row) throws -> T) throws -> [T] {
+        try query(sql, arguments: args, map: map)
+    }
+
+    func query<T>(_ sql: String, arguments args: [SQLBindable?], map: (Row) throws -> T) throws -> [T] {
+        let s = try prepare(sql)
+        try s.bind(args)
+        defer { s.reset() }
+        var out: [T] = []
+        while try s.step() { out.append(try map(Row(stmt: s.stmt))) }
+        return out
+    }
+
+    func first<T>(_ sql: String, _ args: SQLBindable?..., map: (Row) throws -> T) throws -> T? {
+        let s = try prepare(sql)
+        try s.bind(args)
+        defer { s.reset() }
+        return try s.step() ? try map(Row(stmt: s.stmt)) : nil
+    }
+
+    var lastInsertRowID: Int64 { sqlite3_last_insert_rowid(handle) }
+}
+
+/// A prepared statement, cached by its SQL text.
+final class Statement {
+    let stmt: OpaquePointer
+    let sql: String
+    unowned let connection: Connection
+
+    init(_ stmt: OpaquePointer, connection: Connection, sql: String) {
+        self.stmt = stmt
+        self.connection = connection
+        self.sql = sql
+    }
+
+    deinit { sqlite3_finalize(stmt) }
+
+    func bind(_ args: [SQLBindable?]) throws {
+        for (i, arg) in args.enumerated() {
+            let idx = Int32(i + 1)
+            let rc = arg?.bind(to: stmt, at: idx) ?? sqlite3_bind_null(stmt, idx)
+            guard rc == SQLITE_OK else { throw connection.error(rc, sql) }
+        }
+    }
+
+    /// True when a row is available.
+    func step() throws -> Bool {
+        let rc = sqlite3_step(stmt)
+        if rc == SQLITE_ROW { return true }
+        if rc == SQLITE_DONE { return false }
+        throw connection.error(rc, sql)
+    }
+
+    func stepToEnd() throws { while try step() {} }
+
+    func reset() {
+        sqlite3_reset(stmt)
+        sqlite3_clear_bindings(stmt)
+    }
+}
+
+/// The current row of a statement, read by column index.
+struct Row {
+    let stmt: OpaquePointer
+
+    func isNull(_ i: Int32) -> Bool { sqlite3_column_type(stmt, i) == SQLITE_NULL }
+    func int(_ i: Int32) -> Int64 { sqlite3_column_int64(stmt, i) }
+    func optionalInt(_ i: Int32) -> Int64? { isNull(i) ? nil : int(i) }
+    func bool(_ i: Int32) -> Bool { int(i) != 0 }
+    func text(_ i: Int32) -> String { optionalText(i) ?? "" }
+    func optionalText(_ i: Int32) -> String? {
+        guard let p = sqlite3_column_text(stmt, i) else { return nil }
+        let n = Int(sqlite3_column_bytes(stmt, i))
+        return String(decoding: UnsafeBufferPointer(start: p, count: n), as: UTF8.self)
+    }
+    func blob(_ i: Int32) -> [UInt8] {
+        let n = Int(sqlite3_column_bytes(stmt, i))
+        guard n > 0, let p = sqlite3_column_blob(stmt, i) else { return [] }
+        return Array(UnsafeRawBufferPointer(start: p, count: n))
+    }
+}
+
+/// A Swift value that can be bound as a statement parameter.
+protocol SQLBindable {
+    func bind(to stmt: OpaquePointer, at index: Int32) -> Int32
+}
+
+extension Int64: SQLBindable {
+    func bind(to stmt: OpaquePointer, at index: Int32) -> Int32 { sqlite3_bind_int64(stmt, index, self) }
+}
+extension Int: SQLBindable {
+    func bind(to stmt: OpaquePointer, at index: Int32) -> Int32 { sqlite3_bind_int64(stmt, index, Int64(self)) }
+}
+extension Bool: SQLBindable {
+    func bind(to stmt: OpaquePointer, at index: Int32) -> Int32 { sqlite3_bind_int64(stmt, index, self ? 1 : 0) }
+}
+extension String: SQLBindable {
+    func bind(to stmt: OpaquePointer, at index: Int32) -> Int32 {
+        var copy = self
+        return copy.withUTF8 { buf in
+            buf.withMemoryRebound(to: CChar.self) { chars in
+                sqlite3_bind_text(stmt, index, chars.baseAddress ?? UnsafePointer(bitPattern: 1), Int32(chars.count), csqlite_transient())
+            }
+        }
+    }
+}
+extension Array: SQLBindable where Element == UInt8 {
+    func bind(to stmt: OpaquePointer, at index: Int32) -> Int32 {
+        withUnsafeBytes { buf in
+            sqlite3_bind_blob(stmt, index, buf.baseAddress ?? UnsafeRawPointer(bitPattern: 1), Int32(buf.count), csqlite_transient())
+        }
+    }
+}

@@ -1,0 +1,150 @@
+/// The directory's schema as versioned migrations. Each runs in its own transaction and
+/// is recorded in `schema_migrations`; a database from any earlier version is brought
+/// forward on open. Append new migrations; never edit a released one.
+enum Schema {
+    static let migrations: [(version: Int, name: String, sql: String)] = [
+        (1, "users, links and audit", """
+        CREATE TABLE users (
+            id INTEGER PRIMARY KEY,
+            name TEXT NOT NULL,
+            email TEXT,
+            username TEXT,
+            external_id TEXT,
+            status TEXT NOT NULL CHECK (status IN ('pending', 'active', 'deactivated')),
+            status_before_deactivation TEXT,
+            deactivated_by TEXT CHECK (deactivated_by IN ('sync', 'admin')),
+            reason TEXT,
+            origin TEXT NOT NULL CHECK (origin IN ('manual', 'zendesk', 'intercom')),
+            created_at TEXT NOT NULL,
+            updated_at TEXT NOT NULL
+        ) STRICT;
+        CREATE UNIQUE INDEX users_email ON users (email COLLATE NOCASE) WHERE email IS NOT NULL;
+        CREATE UNIQUE INDEX users_username ON users (username) WHERE username IS NOT NULL;
+        CREATE UNIQUE INDEX users_external_id ON users (external_id) WHERE external_id IS NOT NULL;
+        CREATE INDEX users_username_nocase ON users (username COLLATE NOCASE) WHERE username IS NOT NULL;
+        CREATE INDEX users_external_id_nocase ON users (external_id COLLATE NOCASE) WHERE external_id IS NOT NULL;
+        CREATE INDEX users_status ON users (status);
+        CREATE TABLE links (
+            source TEXT NOT NULL,
+            source_user_id TEXT NOT NULL,
+            user_id INTEGER NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+            name TEXT,
+            email TEXT,
+            role TEXT,
+            custom_role TEXT,
+            active INTEGER,
+            suspended INTEGER,
+            source_updated_at INTEGER,
+            linked_at TEXT NOT NULL,
+            PRIMARY KEY (source, source_user_id)
+        ) STRICT, WITHOUT ROWID;
+        CREATE UNIQUE INDEX links_user ON links (user_id, source);
+        CREATE TABLE audit (
+            id INTEGER PRIMARY KEY,
+            user_id INTEGER NOT NULL,
+            at TEXT NOT NULL,
+            action TEXT NOT NULL,
+            cause_kind TEXT NOT NULL CHECK (cause_kind IN ('event', 'run', 'admin')),
+            cause TEXT NOT NULL,
+            before TEXT,
+            after TEXT
+        ) STRICT;
+        CREATE INDEX audit_user ON audit (user_id, id);
+        """),
+        (2, "runs, conflicts and held deactivations", """
+        CREATE TABLE runs (
+            id INTEGER PRIMARY KEY,
+            source TEXT NOT NULL,
+            kind TEXT NOT NULL CHECK (kind IN ('full', 'incremental')),
+            started_at TEXT NOT NULL,
+            finished_at TEXT,
+            outcome TEXT NOT NULL DEFAULT 'running' CHECK (outcome IN ('running', 'completed', 'failed', 'held')),
+            error TEXT,
+            pages INTEGER NOT NULL DEFAULT 0,
+            fetched INTEGER NOT NULL DEFAULT 0,
+            created INTEGER NOT NULL DEFAULT 0,
+            linked INTEGER NOT NULL DEFAULT 0,
+            renamed INTEGER NOT NULL DEFAULT 0,
+            email_changed INTEGER NOT NULL DEFAULT 0,
+            deactivated INTEGER NOT NULL DEFAULT 0,
+            restored INTEGER NOT NULL DEFAULT 0,
+            unchanged INTEGER NOT NULL DEFAULT 0,
+            conflicts INTEGER NOT NULL DEFAULT 0,
+            held INTEGER NOT NULL DEFAULT 0,
+            stale INTEGER NOT NULL DEFAULT 0,
+            ignored INTEGER NOT NULL DEFAULT 0
+        ) STRICT;
+        CREATE INDEX runs_source ON runs (source, id);
+        CREATE TABLE conflicts (
+            source TEXT NOT NULL,
+            source_user_id TEXT NOT NULL,
+            kind TEXT NOT NULL,
+            detail TEXT NOT NULL,
+            user_ids TEXT NOT NULL,
+            first_seen TEXT NOT NULL,
+            last_seen TEXT NOT NULL,
+            PRIMARY KEY (source, source_user_id)
+        ) STRICT;
+        CREATE TABLE deactivations (
+            source TEXT NOT NULL,
+            source_user_id TEXT NOT NULL,
+            user_id INTEGER NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+            run_id INTEGER NOT NULL,
+            reason TEXT NOT NULL,
+            state TEXT NOT NULL CHECK (state IN ('deferred', 'held')),
+            PRIMARY KEY (source, source_user_id)
+        ) STRICT;
+        """),
+        (3, "webhook inbox and per-source state", """
+        CREATE TABLE inbox (
+            seq INTEGER PRIMARY KEY,
+            source TEXT NOT NULL,
+            event_id TEXT NOT NULL,
+            type TEXT NOT NULL,
+            source_user_id TEXT,
+            received_at TEXT NOT NULL,
+            body BLOB NOT NULL,
+            status TEXT NOT NULL DEFAULT 'pending' CHECK (status IN ('pending', 'applied', 'ignored', 'failed')),
+            attempts INTEGER NOT NULL DEFAULT 0,
+            next_attempt_at INTEGER NOT NULL DEFAULT 0,
+            last_error TEXT,
+            applied_at TEXT,
+            UNIQUE (source, event_id)
+        ) STRICT;
+        CREATE INDEX inbox_open ON inbox (source, seq) WHERE status IN ('pending', 'failed');
+        CREATE TABLE source_state (
+            source TEXT PRIMARY KEY,
+            incremental_cursor TEXT,
+            auth_broken INTEGER NOT NULL DEFAULT 0,
+            auth_error TEXT,
+            last_event_at TEXT,
+            webhook_id TEXT,
+            webhook_secret TEXT,
+            oauth_access_token TEXT,
+            oauth_refresh_token TEXT,
+            oauth_expires_at INTEGER,
+            oauth_state TEXT,
+            oauth_verifier TEXT
+        ) STRICT;
+        """),
+    ]
+
+    static var latestVersion: Int { migrations.last!.version }
+
+    static func migrate(_ db: Connection) throws {
+        try db.execute("CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL) STRICT")
+        let current = try db.first("SELECT coalesce(max(version), 0) FROM schema_migrations") { $0.int(0) } ?? 0
+        for m in migrations where m.version > current {
+            try db.execute("BEGIN IMMEDIATE")
+            do {
+                try db.execute(m.sql)
+                try db.run("INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)",
+                           m.version, m.name, Clock.nowText())
+                try db.execute("COMMIT")
+            } catch {
+                try? db.execute("ROLLBACK")
+                throw error
+            }
+        }
+    }
+}

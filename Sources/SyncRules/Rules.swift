@@ -1,0 +1,177 @@
+/// The sync rules of SPEC §2, as one pure function: the webhook path and reconciliation
+/// both call it, so they cannot disagree.
+public enum Rules {
+    /// Decides what one observation of a source user does to the directory.
+    public static func decide(_ observation: Observation, view: DirectoryView, settings: SyncSettings) -> Decision {
+        switch observation {
+        case .seen(let user):
+            if let link = view.link, let linked = view.linkedUser {
+                return seenLinked(user, link: link, local: linked, view: view, settings: settings)
+            }
+            return seenUnlinked(user, view: view, settings: settings)
+        case .deleted(_, let at):
+            guard let link = view.link, let local = view.linkedUser else { return .ignored }
+            if let at, let held = link.snapshot?.updatedAt, at < held { return .stale }
+            var decision = Decision(settles: true)
+            if var snapshot = link.snapshot {
+                snapshot.active = false
+                if let at { snapshot.updatedAt = at }
+                if snapshot != link.snapshot { decision.snapshot = snapshot }
+            }
+            if let after = deactivated(local, reason: "deleted in source") {
+                decision.update = after
+                decision.effects = [.deactivated]
+            } else {
+                decision.effects = [.unchanged]
+            }
+            return decision
+        case .missingFromListing:
+            guard view.link != nil, let local = view.linkedUser else { return .ignored }
+            if let after = deactivated(local, reason: "missing from source") {
+                return Decision(update: after, effects: [.deactivated])
+            }
+            return Decision(effects: [.unchanged])
+        }
+    }
+
+    /// The user deactivated by sync with `reason`, or nil when it is already deactivated
+    /// (an admin's deactivation is never overridden, and sync's is not repeated).
+    public static func deactivated(_ user: LocalUser, reason: String) -> LocalUser? {
+        guard user.status != .deactivated else { return nil }
+        var after = user
+        after.statusBeforeDeactivation = user.status
+        after.status = .deactivated
+        after.deactivatedBy = .sync
+        after.reason = reason
+        return after
+    }
+
+    /// The limit above which a complete run's deactivations are held for an admin:
+    /// the configured value, else 10% of linked users, at least 5 (SPEC §2).
+    public static func deactivationLimit(configured: Int?, linkedUsers: Int) -> Int {
+        configured ?? max(5, linkedUsers / 10)
+    }
+
+    private static func seenLinked(_ user: SourceUser, link: Link, local: LocalUser, view: DirectoryView,
+                                   settings: SyncSettings) -> Decision {
+        if let held = link.snapshot?.updatedAt, let now = user.updatedAt, now < held { return .stale }
+        var decision = Decision(settles: true)
+        var after = local
+        applyProfile(user, to: &after, view: view, decision: &decision)
+
+        if local.status == .deactivated && local.deactivatedBy != .sync {
+            // An admin's deactivation stands; profile updates above still apply.
+        } else if let reason = settings.scope.exclusion(of: user) {
+            if let d = deactivated(local, reason: reason) {
+                after.status = d.status
+                after.deactivatedBy = d.deactivatedBy
+                after.reason = d.reason
+                after.statusBeforeDeactivation = d.statusBeforeDeactivation
+                decision.effects.insert(.deactivated)
+            }
+        } else if local.status == .deactivated {
+            var target = local.statusBeforeDeactivation ?? .pending
+            if target == .deactivated || (target == .active && !view.seatFree) { target = .pending }
+            after.status = target
+            after.deactivatedBy = nil
+            after.reason = nil
+            after.statusBeforeDeactivation = nil
+            decision.effects.insert(.restored)
+        }
+
+        let snapshot = LinkSnapshot(user)
+        if snapshot != link.snapshot { decision.snapshot = snapshot }
+        if after != local { decision.update = after }
+        if decision.effects.isEmpty { decision.effects = [.unchanged] }
+        return decision
+    }
+
+    private static func seenUnlinked(_ user: SourceUser, view: DirectoryView, settings: SyncSettings) -> Decision {
+        guard settings.scope.exclusion(of: user) == nil else { return .ignored }
+        let query = MatchQuery(for: user, identifier: settings.identifier)
+
+        switch pick(view.candidates.byExternalID, user: user, query: query, step: "external_id") {
+        case .one(let local): return linkExisting(user, to: local, view: view)
+        case .conflict(let c): return Decision(conflict: c, effects: [.conflict])
+        case .none: break
+        }
+        switch pick(view.candidates.byIdentifier, user: user, query: query, step: "identifier") {
+        case .one(let local): return linkExisting(user, to: local, view: view)
+        case .conflict(let c): return Decision(conflict: c, effects: [.conflict])
+        case .none: break
+        }
+
+        var decision = Decision(settles: true, effects: [.created])
+        var created = NewLocalUser(name: user.name, email: user.email, username: nil, externalID: nil,
+                                   status: .pending, origin: LocalUser.Origin(settings.source))
+        switch settings.identifier {
+        case .externalID, .userField: created.externalID = query.value
+        case .defaultMatching, .email: break
+        }
+        if let holder = view.emailHolder, let email = user.email {
+            created.email = nil
+            decision.conflict = Conflict(kind: .emailTaken,
+                                         detail: "email \(email) is already used by local user \(holder.id)",
+                                         userIDs: [holder.id])
+            decision.settles = false
+            decision.effects.insert(.conflict)
+        }
+        decision.create = created
+        decision.snapshot = LinkSnapshot(user)
+        return decision
+    }
+
+    private enum Pick { case none, one(LocalUser), conflict(Conflict) }
+
+    private static func pick(_ candidates: [MatchCandidates.Candidate], user: SourceUser, query: MatchQuery,
+                             step: String) -> Pick {
+        if candidates.isEmpty { return .none }
+        let free = candidates.filter { $0.linkedTo == nil || $0.linkedTo == user.id }
+        if free.count == 1 { return .one(free[0].user) }
+        if free.count > 1 {
+            let ids = free.map(\.user.id).sorted()
+            let value = step == "external_id" ? user.id : (query.value ?? "")
+            return .conflict(Conflict(kind: .ambiguousMatch,
+                                      detail: "\(ids.count) local users match \(step) '\(value)': \(ids.map(String.init).joined(separator: ", "))",
+                                      userIDs: ids))
+        }
+        let taken = candidates[0]
+        return .conflict(Conflict(kind: .alreadyLinked,
+                                  detail: "local user \(taken.user.id) matches but is already linked to source user \(taken.linkedTo ?? "?")",
+                                  userIDs: candidates.map(\.user.id).sorted()))
+    }
+
+    private static func linkExisting(_ user: SourceUser, to local: LocalUser, view: DirectoryView) -> Decision {
+        var decision = Decision(linkTo: local.id, settles: true, effects: [.linked])
+        var after = local
+        applyProfile(user, to: &after, view: view, decision: &decision)
+        decision.effects.remove(.renamed)
+        decision.effects.remove(.emailChanged)
+        if after != local { decision.update = after }
+        decision.snapshot = LinkSnapshot(user)
+        return decision
+    }
+
+    /// Name and email follow the source whatever the status; an email another local
+    /// user holds is a conflict, not an overwrite.
+    private static func applyProfile(_ user: SourceUser, to after: inout LocalUser, view: DirectoryView,
+                                     decision: inout Decision) {
+        let name = user.name.trimmedSpaces
+        if !name.isEmpty && name != after.name {
+            after.name = name
+            decision.effects.insert(.renamed)
+        }
+        if let email = user.email, !email.isEmpty, email != after.email {
+            if let holder = view.emailHolder, holder.id != after.id {
+                decision.conflict = Conflict(kind: .emailTaken,
+                                             detail: "email \(email) is already used by local user \(holder.id)",
+                                             userIDs: [after.id, holder.id])
+                decision.settles = false
+                decision.effects.insert(.conflict)
+            } else {
+                after.email = email
+                decision.effects.insert(.emailChanged)
+            }
+        }
+    }
+}

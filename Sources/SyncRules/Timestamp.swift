@@ -1,0 +1,115 @@
+/// A point in time with nanosecond precision, parsed from the ISO-8601 text that
+/// Zendesk and Intercom send.
+///
+/// It exists because source timestamps carry 0 to 9 fractional digits
+/// (`2025-01-08T10:12:07.672717030Z`, see shared/reference/zendesk-api.md §1.1) and the
+/// stale-event rule compares them exactly; `Date` would round them.
+public struct Timestamp: Sendable, Hashable, Comparable, CustomStringConvertible {
+    /// Nanoseconds since 1970-01-01T00:00:00Z.
+    public var nanoseconds: Int64
+
+    public init(nanoseconds: Int64) { self.nanoseconds = nanoseconds }
+    public init(seconds: Int64) { self.nanoseconds = seconds * 1_000_000_000 }
+
+    public var seconds: Int64 { nanoseconds >= 0 ? nanoseconds / 1_000_000_000 : (nanoseconds - 999_999_999) / 1_000_000_000 }
+
+    public static func < (a: Timestamp, b: Timestamp) -> Bool { a.nanoseconds < b.nanoseconds }
+
+    /// Parses `YYYY-MM-DDTHH:MM:SS[.f{1,9}](Z|±HH:MM|±HHMM)`. Returns nil for anything else.
+    public init?(iso8601 text: some StringProtocol) {
+        var utf8 = Array(text.utf8)[...]
+        func digits(_ n: Int) -> Int64? {
+            guard utf8.count >= n else { return nil }
+            var v: Int64 = 0
+            for _ in 0..<n {
+                let c = utf8.removeFirst()
+                guard c >= 48, c <= 57 else { return nil }
+                v = v * 10 + Int64(c - 48)
+            }
+            return v
+        }
+        func expect(_ c: UInt8...) -> Bool {
+            guard let f = utf8.first, c.contains(f) else { return false }
+            utf8.removeFirst()
+            return true
+        }
+        guard let y = digits(4), expect(45), let mo = digits(2), expect(45), let d = digits(2),
+              expect(84, 116, 32), let h = digits(2), expect(58), let mi = digits(2), expect(58),
+              let s = digits(2),
+              (1...12).contains(mo), (1...31).contains(d), h < 24, mi < 60, s < 61
+        else { return nil }
+        var frac: Int64 = 0
+        if utf8.first == 46 || utf8.first == 44 {
+            utf8.removeFirst()
+            var n = 0
+            while let c = utf8.first, c >= 48, c <= 57 {
+                utf8.removeFirst()
+                if n < 9 { frac = frac * 10 + Int64(c - 48) }
+                n += 1
+            }
+            guard n >= 1 else { return nil }
+            for _ in n..<max(n, 9) { frac *= 10 }
+        }
+        var offset: Int64 = 0
+        if expect(90, 122) {
+        } else if let sign = utf8.first, sign == 43 || sign == 45 {
+            utf8.removeFirst()
+            guard let oh = digits(2) else { return nil }
+            _ = expect(58)
+            guard let om = digits(2) else { return nil }
+            offset = (oh * 60 + om) * 60 * (sign == 45 ? -1 : 1)
+        } else {
+            return nil
+        }
+        guard utf8.isEmpty else { return nil }
+        let days = Timestamp.daysFromCivil(year: y, month: mo, day: d)
+        let secs = days * 86_400 + h * 3600 + mi * 60 + s - offset
+        self.nanoseconds = secs * 1_000_000_000 + frac
+    }
+
+    /// Canonical UTC text with as many fractional digits as needed (none for whole seconds).
+    public var iso8601: String {
+        let secs = seconds
+        let frac = nanoseconds - secs * 1_000_000_000
+        var days = secs / 86_400
+        var rem = secs - days * 86_400
+        if rem < 0 { rem += 86_400; days -= 1 }
+        let (y, m, d) = Timestamp.civilFromDays(days)
+        func pad(_ v: Int64, _ w: Int) -> String {
+            let s = String(v)
+            return String(repeating: "0", count: max(0, w - s.count)) + s
+        }
+        var out = "\(pad(y, 4))-\(pad(m, 2))-\(pad(d, 2))T\(pad(rem / 3600, 2)):\(pad(rem / 60 % 60, 2)):\(pad(rem % 60, 2))"
+        if frac != 0 {
+            var f = pad(frac, 9)
+            while f.hasSuffix("0") { f.removeLast() }
+            out += "." + f
+        }
+        return out + "Z"
+    }
+
+    public var description: String { iso8601 }
+
+    // Howard Hinnant's days_from_civil / civil_from_days.
+    static func daysFromCivil(year: Int64, month: Int64, day: Int64) -> Int64 {
+        let y = month <= 2 ? year - 1 : year
+        let era = (y >= 0 ? y : y - 399) / 400
+        let yoe = y - era * 400
+        let mp = (month + 9) % 12
+        let doy = (153 * mp + 2) / 5 + day - 1
+        let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy
+        return era * 146_097 + doe - 719_468
+    }
+
+    static func civilFromDays(_ z0: Int64) -> (Int64, Int64, Int64) {
+        let z = z0 + 719_468
+        let era = (z >= 0 ? z : z - 146_096) / 146_097
+        let doe = z - era * 146_097
+        let yoe = (doe - doe / 1460 + doe / 36524 - doe / 146_096) / 365
+        let doy = doe - (365 * yoe + yoe / 4 - yoe / 100)
+        let mp = (5 * doy + 2) / 153
+        let d = doy - (153 * mp + 2) / 5 + 1
+        let m = mp < 10 ? mp + 3 : mp - 9
+        return (yoe + era * 400 + (m <= 2 ? 1 : 0), m, d)
+    }
+}

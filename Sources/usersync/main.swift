@@ -1,0 +1,4 @@
+import App
+import Glibc
+
+exit(await UsersyncCLI.run(Array(CommandLine.arguments.dropFirst())))

@@ -1,0 +1,252 @@
+import CSQLite
+import Directory
+import Foundation
+import SyncRules
+import Testing
+
+/// The rules carried out on real SQLite files in a temporary data directory.
+@Suite struct DirectoryTests {
+    let tmp = TempDir()
+    let settings = SyncSettings(source: .zendesk, scope: RoleScope(roles: ["agent", "admin"]))
+
+    func open() throws -> TenantDirectory { try TenantDirectory(dataDir: tmp.path, tenant: "abc-energy") }
+
+    func agent(_ id: String, _ name: String, _ email: String?, role: String = "agent", active: Bool = true,
+               suspended: Bool = false, at: Int64 = 1000) -> SourceUser {
+        SourceUser(id: id, name: name, email: email, role: role, active: active, suspended: suspended, updatedAt: Timestamp(seconds: at))
+    }
+
+    @discardableResult
+    func apply(_ dir: TenantDirectory, _ obs: Observation, event: String = UUID().uuidString, limit: Int = 10) throws -> Decision {
+        try dir.apply([Evidence(obs, cause: .event(.zendesk, event))], settings: settings, licenceLimit: limit)[0]
+    }
+
+    @Test func createsFilesPrivatelyWithWALAndLatestSchema() throws {
+        let dir = try open()
+        #expect(try dir.schemaVersion() == TenantDirectory.latestSchemaVersion)
+        var st = stat()
+        stat(dir.path, &st)
+        #expect(st.st_mode & 0o777 == 0o600)
+        stat(tmp.path + "/tenants", &st)
+        #expect(st.st_mode & 0o777 == 0o700)
+        #expect(try dir.integrityCheck() == "ok")
+    }
+
+    @Test func importCreatesPendingUsersLinksAndAudit() throws {
+        let dir = try open()
+        try apply(dir, .seen(agent("1", "Ann", "ann@x.com")))
+        let users = try dir.users()
+        #expect(users.count == 1)
+        #expect(users[0].user.status == .pending && users[0].user.origin == .zendesk)
+        #expect(users[0].links.map(\.sourceUserID) == ["1"])
+        let audit = try dir.audit(userID: users[0].user.id)
+        #expect(audit.map(\.action) == ["created"])
+        #expect(audit[0].causeKind == "event")
+    }
+
+    @Test func matchesAManualUserByEmailCaseInsensitivelyAndKeepsItsStatus() throws {
+        let dir = try open()
+        let manual = try dir.addUser(name: "Ann L", email: "ANN@x.com", cause: .admin("t"))
+        _ = try dir.activate(id: manual.user.id, licenceLimit: 5, cause: .admin("t"))
+        try apply(dir, .seen(agent("1", "Ann Lee", "ann@x.com")))
+        let u = try #require(try dir.user(id: manual.user.id))
+        #expect(u.user.status == .active)
+        #expect(u.links.count == 1)
+        #expect(u.user.name == "Ann Lee")
+        #expect(try dir.users().count == 1)
+    }
+
+    @Test func matchesByUsername() throws {
+        let dir = try open()
+        let manual = try dir.addUser(name: "Ann", email: "other@x.com", username: "ann@x.com", cause: .admin("t"))
+        try apply(dir, .seen(agent("1", "Ann", "ann@x.com")))
+        #expect(try dir.user(id: manual.user.id)?.links.count == 1)
+    }
+
+    @Test func ambiguousMatchRecordsAConflictThatStatusShows() throws {
+        let dir = try open()
+        _ = try dir.addUser(name: "A", email: "ann@x.com", cause: .admin("t"))
+        _ = try dir.addUser(name: "B", email: "b@x.com", username: "ann@x.com", cause: .admin("t"))
+        try apply(dir, .seen(agent("1", "Ann", "ann@x.com")))
+        #expect(try dir.conflicts().map(\.kind) == ["ambiguous_match"])
+        #expect(try dir.users().allSatisfy { $0.links.isEmpty })
+    }
+
+    @Test func emailChangeConflictThenResolution() throws {
+        let dir = try open()
+        try apply(dir, .seen(agent("1", "Ann", "ann@x.com")))
+        _ = try dir.addUser(name: "Bob", email: "bob@x.com", cause: .admin("t"))
+        try apply(dir, .seen(agent("1", "Ann", "bob@x.com", at: 2000)))
+        #expect(try dir.conflicts().first?.kind == "email_taken")
+        #expect(try dir.users()[0].user.email == "ann@x.com")
+        try apply(dir, .seen(agent("1", "Ann", "ann2@x.com", at: 3000)))
+        #expect(try dir.conflicts().isEmpty)
+        #expect(try dir.users()[0].user.email == "ann2@x.com")
+    }
+
+    @Test func suspendThenRestoreWithSeatAccounting() throws {
+        let dir = try open()
+        try apply(dir, .seen(agent("1", "Ann", "ann@x.com")))
+        let id = try dir.users()[0].user.id
+        _ = try dir.activate(id: id, licenceLimit: 1, cause: .admin("t"))
+        try apply(dir, .seen(agent("1", "Ann", "ann@x.com", suspended: true, at: 2000)), limit: 1)
+        var u = try #require(try dir.user(id: id)).user
+        #expect(u.status == .deactivated && u.deactivatedBy == .sync && u.reason == "suspended in source")
+        // The seat is taken by someone else meanwhile: restoring goes to pending.
+        let other = try dir.addUser(name: "Cy", email: "cy@x.com", cause: .admin("t"))
+        _ = try dir.activate(id: other.user.id, licenceLimit: 1, cause: .admin("t"))
+        try apply(dir, .seen(agent("1", "Ann", "ann@x.com", at: 3000)), limit: 1)
+        u = try #require(try dir.user(id: id)).user
+        #expect(u.status == .pending)
+        #expect(throws: DirectoryError.self) { try dir.activate(id: id, licenceLimit: 1, cause: .admin("t")) }
+    }
+
+    @Test func adminDeactivationIsNeverOverriddenBySync() throws {
+        let dir = try open()
+        try apply(dir, .seen(agent("1", "Ann", "ann@x.com")))
+        let id = try dir.users()[0].user.id
+        _ = try dir.deactivate(id: id, reason: "left", cause: .admin("t"))
+        try apply(dir, .seen(agent("1", "Ann Smith", "ann@x.com", at: 2000)))
+        let u = try #require(try dir.user(id: id)).user
+        #expect(u.status == .deactivated && u.deactivatedBy == .admin && u.reason == "left" && u.name == "Ann Smith")
+    }
+
+    @Test func duplicateAndStaleEvidenceChangeNothing() throws {
+        let dir = try open()
+        try apply(dir, .seen(agent("1", "Ann", "ann@x.com", at: 2000)))
+        let auditBefore = try dir.audit().count
+        #expect(try apply(dir, .seen(agent("1", "Ann", "ann@x.com", at: 2000))).effects == [.unchanged])
+        #expect(try apply(dir, .seen(agent("1", "Old", "ann@x.com", at: 1000))).effects == [.stale])
+        #expect(try dir.audit().count == auditBefore)
+        #expect(try dir.users()[0].user.name == "Ann")
+    }
+
+    @Test func fullRunDefersDeactivationsAndTheGuardHoldsAMassDeactivation() throws {
+        let dir = try open()
+        for i in 1...20 { try apply(dir, .seen(agent(String(i), "U\(i)", "u\(i)@x.com"))) }
+        // A complete run that sees only 10 of 20: 10 missing > limit 5.
+        let run = try dir.startRun(source: .zendesk, kind: .full)
+        _ = try dir.apply((1...10).map { Evidence(.seen(agent(String($0), "U\($0)", "u\($0)@x.com")), cause: .run(run)) },
+                          settings: settings, licenceLimit: 10, mode: .deferred(runID: run))
+        var missing: [String] = []
+        var after = ""
+        while true {
+            let page = try dir.missingFromListing(source: .zendesk, after: after, limit: 3)
+            if page.isEmpty { break }
+            missing += page
+            after = page.last!
+        }
+        #expect(missing.count == 10)
+        _ = try dir.apply(missing.map { Evidence(.missingFromListing(sourceUserID: $0), cause: .run(run)) },
+                          settings: settings, licenceLimit: 10, mode: .deferred(runID: run))
+        #expect(try dir.users(status: .deactivated).isEmpty)
+        let result = try dir.settleDeactivations(runID: run, source: .zendesk, limit: 5, confirm: false)
+        #expect(result.held == 10 && result.applied == 0)
+        #expect(try dir.heldDeactivations().count == 10)
+        #expect(try dir.users(status: .deactivated).isEmpty)
+        #expect(try dir.confirmHeldDeactivations(source: .zendesk, cause: .admin("ops")) == 10)
+        let gone = try dir.users(status: .deactivated)
+        #expect(gone.count == 10 && gone.allSatisfy { $0.user.reason == "missing from source" })
+    }
+
+    @Test func failedRunDeactivatesNobody() throws {
+        let dir = try open()
+        try apply(dir, .seen(agent("1", "Ann", "ann@x.com")))
+        let run = try dir.startRun(source: .zendesk, kind: .full)
+        _ = try dir.apply([Evidence(.seen(agent("1", "Ann", "ann@x.com", suspended: true, at: 2000)), cause: .run(run))],
+                          settings: settings, licenceLimit: 10, mode: .deferred(runID: run))
+        try dir.recordRun(run, pages: 1, counts: SyncCounts(), outcome: .failed, error: "page 2: HTTP 500")
+        #expect(try dir.users()[0].user.status == .pending)
+        #expect(try dir.runs().first?.outcome == .failed)
+    }
+
+    @Test func agentResolutionWorksWithoutSync() throws {
+        let dir = try open()
+        let manual = try dir.addUser(name: "Ann", email: "Ann@x.com", cause: .admin("t"))
+        #expect(try dir.resolveAgent(source: .zendesk, sourceUserID: "77", email: "ann@x.com", identifier: .defaultMatching)
+                == .found(manual.user, via: "identifier"))
+        try apply(dir, .seen(agent("77", "Ann", "ann@x.com")))
+        if case .found(let u, let via) = try dir.resolveAgent(source: .zendesk, sourceUserID: "77", email: nil, identifier: .defaultMatching) {
+            #expect(u.id == manual.user.id && via == "link")
+        } else {
+            Issue.record("not found")
+        }
+    }
+
+    @Test func manualUserUniquenessIsExplained() throws {
+        let dir = try open()
+        _ = try dir.addUser(name: "Ann", email: "ann@x.com", cause: .admin("t"))
+        #expect {
+            try dir.addUser(name: "Ann 2", email: "ANN@x.com", cause: .admin("t"))
+        } throws: { ($0 as? DirectoryError)?.message.contains("already used by local user 1") == true }
+    }
+}
+
+/// Re-applying the same snapshots twice and in shuffled order ends in the same directory.
+@Suite struct IdempotenceTests {
+    let settings = SyncSettings(source: .zendesk, scope: RoleScope(roles: ["agent"]))
+
+    func history() -> [Observation] {
+        var out: [Observation] = []
+        for i in 0..<30 {
+            let id = String(i % 6)
+            let t = Int64(1000 + i)
+            let u = SourceUser(id: id, name: "User \(id) v\(i)", email: "u\(id)-\(i / 10)@x.com", role: i % 7 == 3 ? "end-user" : "agent",
+                               suspended: i % 11 == 5, updatedAt: Timestamp(seconds: t))
+            out.append(.seen(u))
+        }
+        return out
+    }
+
+    func finalState(_ observations: [Observation]) throws -> [String] {
+        let tmp = TempDir()
+        let dir = try TenantDirectory(dataDir: tmp.path, tenant: "t")
+        for (i, o) in observations.enumerated() {
+            _ = try dir.apply([Evidence(o, cause: .event(.zendesk, "e\(i)"))], settings: settings, licenceLimit: 100)
+        }
+        return try dir.users().map { r in
+            "\(r.links.map(\.sourceUserID))|\(r.user.name)|\(r.user.email ?? "")|\(r.user.status)|\(r.user.reason ?? "")"
+        }.sorted()
+    }
+
+    @Test func sameEndStateTwiceAndShuffled() throws {
+        let h = history()
+        let once = try finalState(h)
+        #expect(try finalState(h + h) == once)
+        var rng = SystemRandomNumberGenerator()
+        for _ in 0..<3 {
+            // Once a user is linked, evidence in any order converges on the newest snapshot. (Evidence
+            // about a user that was never in scope is not kept, so each user's first in-scope
+            // snapshot goes first; reconciliation repairs the rest.)
+            var firsts: [String: Observation] = [:]
+            for o in h where firsts[o.sourceUserID] == nil {
+                if case .seen(let u) = o, settings.scope.exclusion(of: u) == nil { firsts[u.id] = o }
+            }
+            let shuffled = firsts.values.sorted { $0.sourceUserID < $1.sourceUserID } + h.shuffled(using: &rng)
+            let got = try finalState(shuffled)
+            #expect(got == once, "\(got) vs \(once)")
+        }
+    }
+}
+
+/// A database created by schema version 1 opens with the current code, keeping its rows.
+@Suite struct MigrationTests {
+    @Test func upgradesAVersionOneDatabase() throws {
+        let tmp = TempDir()
+        try FileManager.default.createDirectory(atPath: tmp.path + "/tenants", withIntermediateDirectories: true)
+        let path = tmp.path + "/tenants/old.sqlite"
+        var db: OpaquePointer?
+        #expect(sqlite3_open(path, &db) == SQLITE_OK)
+        let v1 = try String(contentsOfFile: #filePath.replacingOccurrences(of: "DirectoryTests.swift", with: "Fixtures/schema-v1.sql"), encoding: .utf8)
+        #expect(sqlite3_exec(db, v1, nil, nil, nil) == SQLITE_OK)
+        sqlite3_close(db)
+
+        let dir = try TenantDirectory(dataDir: tmp.path, tenant: "old")
+        #expect(try dir.schemaVersion() == TenantDirectory.latestSchemaVersion)
+        let users = try dir.users()
+        #expect(users.map(\.user.name) == ["Legacy Ann"])
+        #expect(users[0].links.map(\.sourceUserID) == ["42"])
+        #expect(try dir.events().isEmpty)
+        #expect(try dir.runs().isEmpty)
+    }
+}
