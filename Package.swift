@@ -17,29 +17,32 @@ let package = Package(
         .systemLibrary(name: "CCrypto", pkgConfig: "libcrypto", providers: [.apt(["libssl-dev"])]),
         .systemLibrary(name: "CLinux"),
 
+        // JSON reading (a skipping pull reader) and string quoting.
+        .target(name: "JSON"),
         // Pure values and rules: no I/O.
         .target(name: "SyncRules"),
         // The per-tenant SQLite directory: users, links, inbox, runs, audit.
-        .target(name: "Directory", dependencies: ["CSQLite", "SyncRules"]),
+        .target(name: "Directory", dependencies: ["CSQLite", "SyncRules", "JSON"]),
         // The config file: load, validate, explain.
         .target(name: "Config", dependencies: ["SyncRules"]),
         // Outbound HTTP on libcurl; knows nothing of Zendesk.
         .target(name: "HTTPClient", dependencies: ["CCurl"]),
         // Sources (desks): the Source protocol, Zendesk and Intercom REST clients.
-        .target(name: "Desks", dependencies: ["SyncRules", "HTTPClient"]),
+        .target(name: "Desks", dependencies: ["SyncRules", "HTTPClient", "JSON", "CCrypto"]),
         // Full and incremental reconciliation: streams a source into the directory.
         .target(name: "Reconciliation", dependencies: ["SyncRules", "Directory", "Desks"]),
         // HTTP/1.1 server on raw POSIX sockets; knows nothing of Zendesk.
         .target(name: "HTTPServer", dependencies: ["CLinux"]),
         // Webhook signatures, event decoding and the inbox path.
-        .target(name: "Webhooks", dependencies: ["CCrypto", "SyncRules", "Directory", "Desks"]),
+        .target(name: "Webhooks", dependencies: ["CCrypto", "SyncRules", "Directory", "Desks", "JSON"]),
         // Wiring: CLI commands and `serve`. The only module that imports everything.
         .target(name: "App", dependencies: [
-            "SyncRules", "Directory", "Config", "HTTPClient", "Desks", "Reconciliation", "HTTPServer", "Webhooks",
+            "SyncRules", "Directory", "Config", "HTTPClient", "Desks", "Reconciliation", "HTTPServer", "Webhooks", "JSON",
         ]),
         .executableTarget(name: "usersync", dependencies: ["App"]),
-        .executableTarget(name: "zendesk-sim", dependencies: ["HTTPServer", "Webhooks", "SyncRules"]),
+        .executableTarget(name: "zendesk-sim", dependencies: ["HTTPServer", "HTTPClient", "Webhooks", "SyncRules", "JSON", "CCrypto"]),
 
+        .testTarget(name: "JSONTests", dependencies: ["JSON"]),
         .testTarget(name: "SyncRulesTests", dependencies: ["SyncRules"]),
         .testTarget(name: "DirectoryTests", dependencies: ["Directory", "SyncRules", "CSQLite"], exclude: ["Fixtures"]),
         .testTarget(name: "ConfigTests", dependencies: ["Config", "SyncRules"]),

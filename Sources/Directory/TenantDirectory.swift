@@ -1,4 +1,5 @@
 import Glibc
+import JSON
 import Synchronization
 import SyncRules
 
@@ -177,25 +178,5 @@ enum AuditJSON {
         return s
     }
 
-    static func quote(_ v: String?) -> String {
-        guard let v else { return "null" }
-        var out = "\""
-        for scalar in v.unicodeScalars {
-            switch scalar {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            case "\r": out += "\\r"
-            case "\t": out += "\\t"
-            default:
-                if scalar.value < 0x20 {
-                    let hex = String(scalar.value, radix: 16)
-                    out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
-                } else {
-                    out.unicodeScalars.append(scalar)
-                }
-            }
-        }
-        return out + "\""
-    }
+    static func quote(_ v: String?) -> String { JSONWriter.quote(v) }
 }

@@ -1,0 +1,95 @@
+import Foundation
+import HTTPClient
+
+/// How outbound calls survive a flaky desk: 429 waits for `Retry-After`; 5xx, 409,
+/// connection errors, timeouts and garbled bodies retry with capped exponential backoff
+/// and jitter; 401/403 stop at once. Every wait is logged once, without secrets.
+public struct RetryPolicy: Sendable {
+    /// Attempts for errors other than 429 (which waits as told, up to `maxRateLimitWaits` times).
+    public var maxAttempts = 5
+    public var baseDelay: Double = 0.5
+    public var maxDelay: Double = 30
+    public var maxRateLimitWaits = 20
+    /// A Retry-After longer than this fails the call instead of waiting.
+    public var maxRetryAfter: Double = 600
+
+    public init() {
+        if let ms = ProcessInfo.processInfo.environment["USERSYNC_BACKOFF_BASE_MS"].flatMap(Double.init) {
+            baseDelay = ms / 1000
+        }
+    }
+
+    func backoff(attempt: Int) -> Double {
+        let exp = min(maxDelay, baseDelay * pow(2, Double(attempt - 1)))
+        return exp / 2 + Double.random(in: 0...(exp / 2))
+    }
+
+    /// Sends `request` and decodes the response with `decode`, retrying as the policy says.
+    func run<T>(_ http: HTTPClient, _ request: @autoclosure () async throws -> ClientRequest, what: String,
+                log: @Sendable (String) -> Void, decode: (ClientResponse) throws -> T) async throws -> T {
+        var attempt = 0
+        var rateLimitWaits = 0
+        while true {
+            attempt += 1
+            let response: ClientResponse
+            do {
+                response = try await http.send(try await request())
+            } catch let e as TransportError {
+                if e.kind == .tooLarge || attempt >= maxAttempts { throw SourceError.transport(e.message) }
+                let wait = backoff(attempt: attempt)
+                log("\(what): \(e.message); retrying in \(Self.format(wait)) (attempt \(attempt + 1) of \(maxAttempts))")
+                try await Task.sleep(for: .seconds(wait))
+                continue
+            }
+            switch response.status {
+            case 200..<300:
+                do {
+                    return try decode(response)
+                } catch let e as SourceError {
+                    if attempt >= maxAttempts { throw e }
+                    let wait = backoff(attempt: attempt)
+                    log("\(what): \(e); retrying in \(Self.format(wait)) (attempt \(attempt + 1) of \(maxAttempts))")
+                    try await Task.sleep(for: .seconds(wait))
+                }
+            case 401, 403:
+                throw SourceError.authBroken(status: response.status, detail: Self.errorDetail(response))
+            case 429:
+                rateLimitWaits += 1
+                attempt -= 1
+                let wait = Self.retryAfter(response) ?? backoff(attempt: rateLimitWaits)
+                guard rateLimitWaits <= maxRateLimitWaits, wait <= maxRetryAfter else {
+                    throw SourceError.http(status: 429, detail: "\(what): rate limited (Retry-After \(Self.format(wait)))")
+                }
+                log("\(what): rate limited (429); waiting \(Self.format(wait)) as Retry-After asks")
+                try await Task.sleep(for: .seconds(wait))
+            case 409, 500...599:
+                if attempt >= maxAttempts {
+                    throw SourceError.http(status: response.status, detail: "\(what): \(Self.errorDetail(response)) after \(attempt) attempts")
+                }
+                let wait = backoff(attempt: attempt)
+                log("\(what): HTTP \(response.status); retrying in \(Self.format(wait)) (attempt \(attempt + 1) of \(maxAttempts))")
+                try await Task.sleep(for: .seconds(wait))
+            default:
+                throw SourceError.http(status: response.status, detail: "\(what): \(Self.errorDetail(response))")
+            }
+        }
+    }
+
+    /// Seconds from `Retry-After` (delta-seconds or an HTTP-date).
+    static func retryAfter(_ r: ClientResponse) -> Double? {
+        guard let v = r.header("retry-after")?.trimmingCharacters(in: .whitespaces) else { return nil }
+        if let s = Double(v) { return max(0, s) }
+        let f = DateFormatter()
+        f.locale = Locale(identifier: "en_US_POSIX")
+        f.timeZone = TimeZone(identifier: "GMT")
+        f.dateFormat = "EEE, dd MMM yyyy HH:mm:ss zzz"
+        return f.date(from: v).map { max(0, $0.timeIntervalSinceNow) }
+    }
+
+    static func errorDetail(_ r: ClientResponse) -> String {
+        let text = String(decoding: r.body.prefix(300), as: UTF8.self).replacingOccurrences(of: "\n", with: " ")
+        return text.isEmpty ? "HTTP \(r.status)" : text
+    }
+
+    static func format(_ s: Double) -> String { s < 10 ? String(format: "%.2fs", s) : String(format: "%.0fs", s) }
+}

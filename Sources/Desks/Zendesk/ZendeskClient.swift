@@ -1,0 +1,161 @@
+import Foundation
+import HTTPClient
+import JSON
+import SyncRules
+
+/// The Zendesk REST API as a `Source`: list users (role filters, cursor pagination),
+/// show user, custom roles, incremental user export. Facts and their sources are in
+/// shared/reference/zendesk-api.md §4–6.
+public final class ZendeskClient: Source, @unchecked Sendable {
+    public enum Credentials: Sendable {
+        /// `{email}/token:{api_token}` as Basic auth (https://developer.zendesk.com/api-reference/introduction/security-and-auth/).
+        case apiToken(email: String, token: String)
+        /// An OAuth access token, fetched (and refreshed when near expiry) on each call.
+        case bearer(@Sendable () async throws -> String)
+    }
+
+    public struct Settings: Sendable {
+        /// `https://SUBDOMAIN.zendesk.com`, or a simulator.
+        public var baseURL: String
+        public var credentials: Credentials
+        /// The roles the tenant imports: decides the listing's `role[]` filters and whether
+        /// custom role names must be looked up.
+        public var roles: [String]
+        /// Cursor page size; Zendesk's maximum is 100 (PAGING).
+        public var pageSize = 100
+        /// The incremental export allows 10 requests a minute (RATE): at least 6 s apart.
+        public var incrementalSpacing: Double = 6
+        public var retry = RetryPolicy()
+
+        public init(baseURL: String, credentials: Credentials, roles: [String]) {
+            self.baseURL = baseURL
+            self.credentials = credentials
+            self.roles = roles
+        }
+    }
+
+    public let kind = SourceKind.zendesk
+    public let settings: Settings
+    private let http: HTTPClient
+    private let log: @Sendable (String) -> Void
+    private let lock = NSLock()
+    private var lastIncremental: Date?
+
+    public init(settings: Settings, http: HTTPClient = HTTPClient(), log: @escaping @Sendable (String) -> Void = { _ in }) {
+        self.settings = settings
+        self.http = http
+        self.log = log
+    }
+
+    func authorization() async throws -> String {
+        switch settings.credentials {
+        case .apiToken(let email, let token):
+            return "Basic " + Data("\(email)/token:\(token)".utf8).base64EncodedString()
+        case .bearer(let provide):
+            return "Bearer " + (try await provide())
+        }
+    }
+
+    func request(_ url: String, method: String = "GET", body: [UInt8]? = nil) async throws -> ClientRequest {
+        var headers = [("Authorization", try await authorization()), ("Accept", "application/json")]
+        if body != nil { headers.append(("Content-Type", "application/json")) }
+        return ClientRequest(method: method, url: url, headers: headers, body: body)
+    }
+
+    func call<T>(_ url: String, method: String = "GET", body: [UInt8]? = nil, what: String,
+                 decode: (ClientResponse) throws -> T) async throws -> T {
+        try await settings.retry.run(http, try await request(url, method: method, body: body), what: what, log: log, decode: decode)
+    }
+
+    // MARK: Source
+
+    public func listUsers(page: ([SourceUser]) async throws -> Void) async throws {
+        let roleNames = try await customRoleNames()
+        // Custom roles belong to agents, so selecting one lists agents (USERS: role filters).
+        var filters = Set<String>()
+        for r in settings.roles {
+            switch r.lowercased() {
+            case "admin": filters.insert("admin")
+            default: filters.insert("agent")
+            }
+        }
+        var query = filters.sorted().map { "role%5B%5D=\($0)" }
+        query.append("page%5Bsize%5D=\(settings.pageSize)")
+        var url: String? = "\(settings.baseURL)/api/v2/users?\(query.joined(separator: "&"))"
+        var number = 0
+        while let current = url {
+            number += 1
+            let result = try await call(current, what: "list users page \(number)") { r in
+                try ZendeskDecoding.usersPage(r.body, roleNames: roleNames)
+            }
+            try await page(result.users)
+            guard result.hasMore else { break }
+            url = try nextURL(result, query: query)
+        }
+    }
+
+    /// Follows `links.next` when it points at our own base URL (never sends credentials
+    /// elsewhere); otherwise builds the URL from `meta.after_cursor`.
+    private func nextURL(_ page: ZendeskDecoding.UsersPage, query: [String]) throws -> String {
+        if let next = page.next, next.hasPrefix(settings.baseURL + "/") { return next }
+        guard let cursor = page.afterCursor else { throw SourceError.malformed("has_more without a cursor") }
+        let escaped = cursor.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? cursor
+        return "\(settings.baseURL)/api/v2/users?\(query.joined(separator: "&"))&page%5Bafter%5D=\(escaped)"
+    }
+
+    public func fetchUser(id: String) async throws -> SourceUser? {
+        guard !id.isEmpty, id.allSatisfy(\.isNumber) else { throw SourceError.malformed("user id '\(id)' is not numeric") }
+        let roleNames = try await customRoleNames()
+        do {
+            return try await call("\(settings.baseURL)/api/v2/users/\(id)", what: "show user \(id)") { r in
+                try ZendeskDecoding.singleUser(r.body, roleNames: roleNames)
+            }
+        } catch SourceError.http(404, _) {
+            return nil
+        }
+    }
+
+    public func changedUsers(since cursor: String?, start: Int64, page: ([SourceUser]) async throws -> Void) async throws -> String {
+        let roleNames = try await customRoleNames()
+        var url = cursor.map { "\(settings.baseURL)/api/v2/incremental/users/cursor.json?cursor=\($0.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? $0)" }
+            ?? "\(settings.baseURL)/api/v2/incremental/users/cursor.json?start_time=\(start)"
+        var last = cursor ?? ""
+        while true {
+            try await spaceIncremental()
+            let result = try await call(url, what: "incremental user export") { r in
+                try ZendeskDecoding.incrementalPage(r.body, roleNames: roleNames)
+            }
+            try await page(result.users)
+            if let c = result.afterCursor { last = c }
+            if result.endOfStream || result.afterCursor == nil { return last }
+            url = "\(settings.baseURL)/api/v2/incremental/users/cursor.json?cursor=\(last.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? last)"
+        }
+    }
+
+    private func spaceIncremental() async throws {
+        let wait: Double = lock.withLock {
+            let now = Date()
+            let next = lastIncremental.map { $0.addingTimeInterval(settings.incrementalSpacing) } ?? now
+            lastIncremental = max(next, now)
+            return max(0, next.timeIntervalSince(now))
+        }
+        if wait > 0 {
+            log("incremental user export: waiting \(RetryPolicy.format(wait)) (10 requests/minute limit)")
+            try await Task.sleep(for: .seconds(wait))
+        }
+    }
+
+    /// Custom role id → name, needed only when the tenant selects roles by name.
+    public func customRoleNames() async throws -> [String: String] {
+        let needsNames = settings.roles.contains { !["agent", "admin"].contains($0.lowercased()) && !$0.allSatisfy(\.isNumber) }
+        guard needsNames else { return [:] }
+        do {
+            return try await call("\(settings.baseURL)/api/v2/custom_roles", what: "custom roles") { r in
+                try ZendeskDecoding.customRoles(r.body)
+            }
+        } catch SourceError.http(let status, _) where status == 404 || status == 402 {
+            // Custom roles need Enterprise; without them every agent is a plain agent.
+            return [:]
+        }
+    }
+}

@@ -1,0 +1,141 @@
+import JSON
+import SyncRules
+
+/// Zendesk JSON → `SourceUser`, reading only the fields the rules use. Lenient where
+/// Zendesk is: ids as numbers or strings, nullable `role_type`/`email`/`external_id`,
+/// timestamps with 0–9 fractional digits (shared/reference/zendesk-api.md §1, §4).
+enum ZendeskDecoding {
+    struct UsersPage {
+        var users: [SourceUser] = []
+        var hasMore = false
+        var afterCursor: String?
+        var next: String?
+    }
+
+    struct IncrementalPage {
+        var users: [SourceUser] = []
+        var afterCursor: String?
+        var endOfStream = false
+    }
+
+    static func wrap<T>(_ body: () throws -> T) throws -> T {
+        do { return try body() } catch let e as JSONReader.SyntaxError {
+            throw SourceError.malformed(e.description)
+        }
+    }
+
+    static func usersPage(_ bytes: [UInt8], roleNames: [String: String]) throws -> UsersPage {
+        try wrap {
+            var r = JSONReader(bytes)
+            var page = UsersPage()
+            var sawUsers = false
+            try r.readObject { r, key in
+                if key == "users" {
+                    sawUsers = true
+                    try r.readArray { r in page.users.append(try user(&r, roleNames: roleNames)) }
+                } else if key == "meta" {
+                    try r.readObject { r, key in
+                        if key == "has_more" { page.hasMore = try r.readNull() ? false : try r.readBool() }
+                        else if key == "after_cursor" { page.afterCursor = try r.readScalarText() }
+                    }
+                } else if key == "links" {
+                    try r.readObject { r, key in if key == "next" { page.next = try r.readOptionalString() } }
+                } else if key == "next_page" {
+                    // Offset pagination (no page[size]): a URL or null.
+                    if let n = try r.readOptionalString() { page.next = n; page.hasMore = true }
+                }
+            }
+            try r.expectEnd()
+            guard sawUsers else { throw SourceError.malformed("no 'users' in the listing") }
+            return page
+        }
+    }
+
+    static func incrementalPage(_ bytes: [UInt8], roleNames: [String: String]) throws -> IncrementalPage {
+        try wrap {
+            var r = JSONReader(bytes)
+            var page = IncrementalPage()
+            try r.readObject { r, key in
+                if key == "users" {
+                    try r.readArray { r in page.users.append(try user(&r, roleNames: roleNames)) }
+                } else if key == "after_cursor" {
+                    page.afterCursor = try r.readScalarText()
+                } else if key == "end_of_stream" {
+                    page.endOfStream = try r.readNull() ? true : try r.readBool()
+                }
+            }
+            try r.expectEnd()
+            return page
+        }
+    }
+
+    static func singleUser(_ bytes: [UInt8], roleNames: [String: String]) throws -> SourceUser {
+        try wrap {
+            var r = JSONReader(bytes)
+            var found: SourceUser?
+            try r.readObject { r, key in if key == "user" { found = try user(&r, roleNames: roleNames) } }
+            try r.expectEnd()
+            guard let found else { throw SourceError.malformed("no 'user' in the response") }
+            return found
+        }
+    }
+
+    static func customRoles(_ bytes: [UInt8]) throws -> [String: String] {
+        try wrap {
+            var r = JSONReader(bytes)
+            var out: [String: String] = [:]
+            try r.readObject { r, key in
+                guard key == "custom_roles" else { return }
+                try r.readArray { r in
+                    var id: String?
+                    var name: String?
+                    try r.readObject { r, key in
+                        if key == "id" { id = try r.readScalarText() } else if key == "name" { name = try r.readOptionalString() }
+                    }
+                    if let id, let name { out[id] = name }
+                }
+            }
+            return out
+        }
+    }
+
+    /// One User object.
+    static func user(_ r: inout JSONReader, roleNames: [String: String]) throws -> SourceUser {
+        var id: String?
+        var name = ""
+        var email: String?
+        var role = "end-user"
+        var customRoleID: String?
+        var active = true
+        var suspended = false
+        var externalID: String?
+        var fields: [String: String] = [:]
+        var updatedAt: Timestamp?
+        try r.readObject { r, key in
+            if key == "id" { id = try r.readScalarText() }
+            else if key == "name" { name = try r.readOptionalString() ?? "" }
+            else if key == "email" { email = try r.readOptionalString() }
+            else if key == "role" { role = try r.readOptionalString() ?? "end-user" }
+            else if key == "custom_role_id" { customRoleID = try r.readScalarText() }
+            else if key == "active" { active = try r.readNull() ? true : try r.readBool() }
+            else if key == "suspended" { suspended = try r.readNull() ? false : try r.readBool() }
+            else if key == "external_id" { externalID = try r.readScalarText() }
+            else if key == "updated_at" { updatedAt = try r.readOptionalString().flatMap { Timestamp(iso8601: $0) } }
+            else if key == "user_fields" {
+                if try r.readNull() { return }
+                try r.readObject { r, key in
+                    switch try r.peek() {
+                    case .string, .number, .bool: fields[key.string] = try r.readScalarText()
+                    default: try r.skipValue()
+                    }
+                }
+            }
+        }
+        guard let id, !id.isEmpty else { throw SourceError.malformed("a user without an id") }
+        if let e = email, e.isEmpty { email = nil }
+        if let x = externalID, x.isEmpty { externalID = nil }
+        return SourceUser(id: id, name: name, email: email, role: role, customRoleID: customRoleID,
+                          customRoleName: customRoleID.flatMap { roleNames[$0] }, active: active, suspended: suspended,
+                          externalID: externalID, userFields: fields, updatedAt: updatedAt)
+    }
+}

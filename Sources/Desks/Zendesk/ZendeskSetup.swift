@@ -1,0 +1,140 @@
+import CCrypto
+import Foundation
+import HTTPClient
+import JSON
+
+/// The user event types usersync subscribes to (shared/reference/zendesk-api.md §1.3, §7;
+/// always with a colon: the docs' slash form is a typo).
+public enum ZendeskEventTypes {
+    public static let subscribed = [
+        "zen:event-type:user.created", "zen:event-type:user.deleted", "zen:event-type:user.active_changed",
+        "zen:event-type:user.suspended_changed", "zen:event-type:user.role_changed",
+        "zen:event-type:user.custom_role_changed", "zen:event-type:user.name_changed",
+        "zen:event-type:user.identity_created", "zen:event-type:user.identity_changed",
+        "zen:event-type:user.identity_deleted", "zen:event-type:user.external_id_changed",
+        "zen:event-type:user.custom_field_changed", "zen:event-type:user.merged",
+    ]
+}
+
+extension ZendeskClient {
+    /// Creates the webhook subscribed to the user events and returns (id, signing secret).
+    /// POST /api/v2/webhooks, then GET /api/v2/webhooks/{id}/signing_secret (WH-API).
+    public func installWebhook(endpoint: String, name: String = "usersync users") async throws -> (id: String, secret: String) {
+        let subs = ZendeskEventTypes.subscribed.map { JSONWriter.quote($0) }.joined(separator: ",")
+        let body = """
+        {"webhook":{"name":\(JSONWriter.quote(name)),"status":"active","endpoint":\(JSONWriter.quote(endpoint)),\
+        "http_method":"POST","request_format":"json","subscriptions":[\(subs)],"description":"Managed by usersync - do not edit"}}
+        """
+        let id: String = try await call("\(settings.baseURL)/api/v2/webhooks", method: "POST", body: Array(body.utf8), what: "create webhook") { r in
+            var reader = JSONReader(r.body)
+            var id: String?
+            try ZendeskDecoding.wrap {
+                try reader.readObject { r, key in
+                    guard key == "webhook" else { return }
+                    try r.readObject { r, key in if key == "id" { id = try r.readScalarText() } }
+                }
+            }
+            guard let id else { throw SourceError.malformed("webhook response without an id") }
+            return id
+        }
+        let secret: String = try await call("\(settings.baseURL)/api/v2/webhooks/\(id)/signing_secret", what: "webhook signing secret") { r in
+            var reader = JSONReader(r.body)
+            var secret: String?
+            try ZendeskDecoding.wrap {
+                try reader.readObject { r, key in
+                    guard key == "signing_secret" else { return }
+                    try r.readObject { r, key in if key == "secret" { secret = try r.readOptionalString() } }
+                }
+            }
+            guard let secret else { throw SourceError.malformed("signing secret response without a secret") }
+            return secret
+        }
+        return (id, secret)
+    }
+}
+
+/// Zendesk's OAuth authorization-code flow with PKCE and refresh-token rotation
+/// (shared/reference/zendesk-api.md §6.2: the code lives 120 s; a refresh returns a new
+/// access *and* refresh token and invalidates both old ones).
+public struct ZendeskOAuth: Sendable {
+    public var baseURL: String
+    public var clientID: String
+    public var clientSecret: String
+    public var redirectURL: String
+    public var scope: String
+
+    public init(baseURL: String, clientID: String, clientSecret: String, redirectURL: String, scope: String) {
+        self.baseURL = baseURL
+        self.clientID = clientID
+        self.clientSecret = clientSecret
+        self.redirectURL = redirectURL
+        self.scope = scope
+    }
+
+    public struct Tokens: Sendable, Equatable {
+        public var accessToken: String
+        public var refreshToken: String?
+        /// Unix seconds; nil when the token does not expire.
+        public var expiresAt: Int64?
+    }
+
+    /// A random PKCE verifier and state (base64url, 43+ characters).
+    public static func randomToken(bytes: Int = 32) -> String {
+        var b = [UInt8](repeating: 0, count: bytes)
+        for i in b.indices { b[i] = UInt8.random(in: 0...255) }
+        return base64url(b)
+    }
+
+    /// The S256 code challenge for `verifier`: base64url(SHA-256(verifier)) (RFC 7636 §4.2).
+    public static func challenge(for verifier: String) -> String {
+        var digest = [UInt8](repeating: 0, count: 32)
+        let bytes = Array(verifier.utf8)
+        _ = SHA256(bytes, bytes.count, &digest)
+        return base64url(digest)
+    }
+
+    static func base64url(_ bytes: [UInt8]) -> String {
+        Data(bytes).base64EncodedString().replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_")
+            .replacingOccurrences(of: "=", with: "")
+    }
+
+    /// The URL to send an admin to (PKCE S256 with `challenge`).
+    public func authorizationURL(state: String, challenge: String) -> String {
+        func q(_ s: String) -> String { s.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? s }
+        return "\(baseURL)/oauth/authorizations/new?response_type=code&client_id=\(q(clientID))&redirect_uri=\(q(redirectURL))"
+            + "&scope=\(q(scope))&state=\(q(state))&code_challenge=\(q(challenge))&code_challenge_method=S256"
+    }
+
+    public func exchange(code: String, verifier: String, http: HTTPClient = HTTPClient()) async throws -> Tokens {
+        try await token([("grant_type", "authorization_code"), ("code", code), ("client_id", clientID),
+                         ("client_secret", clientSecret), ("redirect_uri", redirectURL), ("scope", scope),
+                         ("code_verifier", verifier)], http: http)
+    }
+
+    public func refresh(_ refreshToken: String, http: HTTPClient = HTTPClient()) async throws -> Tokens {
+        try await token([("grant_type", "refresh_token"), ("refresh_token", refreshToken), ("client_id", clientID),
+                         ("client_secret", clientSecret), ("scope", scope)], http: http)
+    }
+
+    private func token(_ fields: [(String, String)], http: HTTPClient) async throws -> Tokens {
+        let body = "{" + fields.map { "\(JSONWriter.quote($0.0)):\(JSONWriter.quote($0.1))" }.joined(separator: ",") + "}"
+        let request = ClientRequest(method: "POST", url: "\(baseURL)/oauth/tokens",
+                                    headers: [("Content-Type", "application/json"), ("Accept", "application/json")], body: Array(body.utf8))
+        return try await RetryPolicy().run(http, request, what: "oauth token", log: { _ in }) { r in
+            var reader = JSONReader(r.body)
+            var access: String?
+            var refresh: String?
+            var expiresIn: Int64?
+            try ZendeskDecoding.wrap {
+                try reader.readObject { r, key in
+                    if key == "access_token" { access = try r.readOptionalString() }
+                    else if key == "refresh_token" { refresh = try r.readOptionalString() }
+                    else if key == "expires_in" { expiresIn = try r.readScalarText().flatMap { Int64($0) } }
+                }
+            }
+            guard let access else { throw SourceError.malformed("token response without access_token") }
+            return Tokens(accessToken: access, refreshToken: refresh,
+                          expiresAt: expiresIn.map { Int64(Date().timeIntervalSince1970) + $0 })
+        }
+    }
+}

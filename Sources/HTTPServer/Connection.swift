@@ -1,0 +1,69 @@
+/// One client connection's state, owned by a single event loop thread.
+final class Connection {
+    enum Phase {
+        /// Between requests; closes after the idle timeout.
+        case idle
+        /// The head has started arriving (at `since`).
+        case head(since: UInt64)
+        /// Reading the body of `request`; `early` is a refusal answered once the body is consumed.
+        case body(head: HTTPRequestHead, route: Router.Route?, parameters: [String: String], early: HTTPResponse?)
+        /// A handler is working on a request.
+        case inFlight(head: HTTPRequestHead)
+        /// Response sent with `Connection: close`; draining input until the peer closes.
+        case closing(since: UInt64)
+    }
+
+    let fd: Int32
+    let id: UInt64
+    var parser: RequestParser
+    var phase: Phase = .idle
+    var output: [UInt8] = []
+    var outputOffset = 0
+    var closeAfterWrite = false
+    var peerClosed = false
+    var lastActivity: UInt64
+    var lastProgress: UInt64
+    var interest: UInt32 = 0
+    /// A response delivered while the handler was still on the stack.
+    var inlineResponse: HTTPResponse?
+    var dispatching = false
+    /// Counted against the connection cap (a refused connection is not).
+    let counted: Bool
+
+    init(fd: Int32, id: UInt64, limits: RequestParser.Limits, now: UInt64, counted: Bool) {
+        self.fd = fd
+        self.id = id
+        self.parser = RequestParser(limits: limits)
+        self.lastActivity = now
+        self.lastProgress = now
+        self.counted = counted
+    }
+
+    var isInFlight: Bool {
+        if case .inFlight = phase { return true }
+        return false
+    }
+
+    var isClosing: Bool {
+        if case .closing = phase { return true }
+        return false
+    }
+}
+
+/// Answers one request. The first `send` wins; later calls and calls after the
+/// connection closed are ignored. Safe to call from any thread.
+public final class Responder: @unchecked Sendable {
+    let loop: EventLoop
+    let connectionID: UInt64
+    let fd: Int32
+
+    init(loop: EventLoop, connectionID: UInt64, fd: Int32) {
+        self.loop = loop
+        self.connectionID = connectionID
+        self.fd = fd
+    }
+
+    public func send(_ response: HTTPResponse) {
+        loop.deliver(response, fd: fd, connectionID: connectionID)
+    }
+}

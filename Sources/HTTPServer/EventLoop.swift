@@ -1,0 +1,391 @@
+import CLinux
+import Glibc
+import Synchronization
+
+/// One thread running epoll over its own listening socket (SO_REUSEPORT) and the
+/// connections it accepted. Parsing and quick handlers run right here; handlers that
+/// answer later post their response back through a mailbox and an eventfd.
+final class EventLoop: @unchecked Sendable {
+    private let epfd: Int32
+    private let wakeFD: Int32
+    private var listenFD: Int32
+    private let config: ServerConfiguration
+    private let router: Router
+    private let limits: RequestParser.Limits
+    private let shared: ServerShared
+    private var connections: [Int32: Connection] = [:]
+    private var nextID: UInt64 = 1
+    private let mailbox = Mutex<[(fd: Int32, id: UInt64, response: HTTPResponse)]>([])
+    private let stopRequested = Atomic<Bool>(false)
+    private var draining = false
+    private var drainDeadline: UInt64 = 0
+    private var now: UInt64 = Socket.monotonicMillis()
+    private var date = Socket.httpDate()
+    private var dateStamp: UInt64 = 0
+    private var scratch = [UInt8](repeating: 0, count: 65_536)
+    private var threadID: pthread_t?
+
+    init(listenFD: Int32, config: ServerConfiguration, router: Router, shared: ServerShared) throws {
+        self.listenFD = listenFD
+        self.config = config
+        self.router = router
+        self.shared = shared
+        self.limits = RequestParser.Limits(maxHeadBytes: config.maxHeadBytes, maxHeaderCount: config.maxHeaderCount,
+                                           maxBodyBytes: config.maxBodyBytes)
+        epfd = epoll_create1(Int32(EPOLL_CLOEXEC))
+        wakeFD = eventfd(0, Int32(EFD_NONBLOCK) | Int32(EFD_CLOEXEC))
+        guard epfd >= 0, wakeFD >= 0 else { throw Socket.errorText("epoll") }
+        register(listenFD, events: EPOLLIN.rawValue)
+        register(wakeFD, events: EPOLLIN.rawValue)
+    }
+
+    private func register(_ fd: Int32, events: UInt32) {
+        var ev = epoll_event()
+        ev.events = events
+        ev.data.fd = fd
+        epoll_ctl(epfd, EPOLL_CTL_ADD, fd, &ev)
+    }
+
+    // MARK: cross-thread entry points
+
+    func deliver(_ response: HTTPResponse, fd: Int32, connectionID: UInt64) {
+        if let t = threadID, pthread_equal(t, pthread_self()) != 0, let c = connections[fd], c.id == connectionID, c.dispatching {
+            c.inlineResponse = response
+            return
+        }
+        mailbox.withLock { $0.append((fd, connectionID, response)) }
+        wake()
+    }
+
+    func requestStop() {
+        stopRequested.store(true, ordering: .releasing)
+        wake()
+    }
+
+    private func wake() {
+        var one: UInt64 = 1
+        _ = write(wakeFD, &one, 8)
+    }
+
+    // MARK: the loop
+
+    func run() {
+        threadID = pthread_self()
+        var events = [epoll_event](repeating: epoll_event(), count: 512)
+        var nextSweep = now + 250
+        while true {
+            let n = epoll_wait(epfd, &events, Int32(events.count), 250)
+            now = Socket.monotonicMillis()
+            if n > 0 {
+                for i in 0..<Int(n) {
+                    let fd = events[i].data.fd
+                    let ev = events[i].events
+                    if fd == listenFD {
+                        acceptAll()
+                    } else if fd == wakeFD {
+                        var v: UInt64 = 0
+                        _ = read(wakeFD, &v, 8)
+                        processMailbox()
+                    } else if let c = connections[fd] {
+                        if ev & (EPOLLERR.rawValue | EPOLLHUP.rawValue) != 0 && ev & EPOLLIN.rawValue == 0 {
+                            closeConnection(c)
+                            continue
+                        }
+                        if ev & EPOLLOUT.rawValue != 0 { flush(c) }
+                        if ev & EPOLLIN.rawValue != 0, connections[fd] === c { onReadable(c) }
+                    }
+                }
+            }
+            if stopRequested.load(ordering: .acquiring) && !draining { beginDrain() }
+            if now >= nextSweep {
+                sweep()
+                nextSweep = now + 250
+            }
+            if draining && (connections.isEmpty || now >= drainDeadline) {
+                for c in Array(connections.values) { closeConnection(c) }
+                break
+            }
+        }
+        close(epfd)
+        close(wakeFD)
+    }
+
+    private func refreshDate() {
+        if now - dateStamp >= 500 || dateStamp == 0 {
+            date = Socket.httpDate()
+            dateStamp = now
+        }
+    }
+
+    private func acceptAll() {
+        while true {
+            let fd = Socket.accept(listenFD)
+            if fd < 0 { return }
+            Socket.setNoDelay(fd)
+            let id = nextID
+            nextID += 1
+            if shared.open.load(ordering: .relaxed) >= config.maxConnections {
+                let c = Connection(fd: fd, id: id, limits: limits, now: now, counted: false)
+                connections[fd] = c
+                setInterest(c, EPOLLIN.rawValue, add: true)
+                refreshDate()
+                let r = HTTPResponse.error(503, "too many connections", headers: [("Retry-After", String(config.retryAfterSeconds))])
+                c.output = r.serialized(date: date, close: true, headOnly: false)
+                c.closeAfterWrite = true
+                flush(c)
+                continue
+            }
+            shared.open.add(1, ordering: .relaxed)
+            let c = Connection(fd: fd, id: id, limits: limits, now: now, counted: true)
+            connections[fd] = c
+            setInterest(c, EPOLLIN.rawValue, add: true)
+        }
+    }
+
+    private func setInterest(_ c: Connection, _ events: UInt32, add: Bool = false) {
+        guard add || events != c.interest else { return }
+        var ev = epoll_event()
+        ev.events = events | EPOLLRDHUP.rawValue
+        ev.data.fd = c.fd
+        epoll_ctl(epfd, add ? EPOLL_CTL_ADD : EPOLL_CTL_MOD, c.fd, &ev)
+        c.interest = events
+    }
+
+    private func updateInterest(_ c: Connection) {
+        var want: UInt32 = 0
+        if !c.peerClosed && (!c.isInFlight || c.isClosing) { want |= EPOLLIN.rawValue }
+        if c.outputOffset < c.output.count { want |= EPOLLOUT.rawValue }
+        setInterest(c, want)
+    }
+
+    private func onReadable(_ c: Connection) {
+        let n = scratch.withUnsafeMutableBytes { recv(c.fd, $0.baseAddress, $0.count, 0) }
+        if n > 0 {
+            c.lastActivity = now
+            c.lastProgress = now
+            if c.isClosing { return }
+            scratch.withUnsafeBytes { c.parser.feed(UnsafeRawBufferPointer(rebasing: $0[0..<n])) }
+            if case .idle = c.phase { c.phase = .head(since: now) }
+            process(c)
+            flush(c)
+        } else if n == 0 {
+            if c.isClosing || (c.output.isEmpty && !c.isInFlight && !c.parser.hasPartialInput) {
+                closeConnection(c)
+                return
+            }
+            c.peerClosed = true
+            process(c)
+            flush(c)
+            if connections[c.fd] === c, !c.isInFlight, c.outputOffset >= c.output.count { closeConnection(c) }
+        } else if errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR {
+            closeConnection(c)
+        }
+    }
+
+    /// Parses and answers as many buffered requests as possible, strictly in order.
+    private func process(_ c: Connection) {
+        while !c.closeAfterWrite {
+            switch c.phase {
+            case .closing, .inFlight:
+                return
+            case .idle, .head:
+                guard c.parser.hasPartialInput else {
+                    c.phase = .idle
+                    return
+                }
+                switch c.parser.nextHead() {
+                case .incomplete:
+                    if case .idle = c.phase { c.phase = .head(since: now) }
+                    return
+                case .failure(let f):
+                    queue(c, HTTPResponse.error(f.status, f.reason), head: nil, forceClose: true)
+                    return
+                case .head(let head):
+                    startBody(c, head)
+                }
+            case .body(let head, let route, let params, let early):
+                switch c.parser.readBody(discard: early != nil) {
+                case .incomplete:
+                    return
+                case .failure(let f):
+                    queue(c, HTTPResponse.error(f.status, f.reason), head: nil, forceClose: true)
+                    return
+                case .complete(let body):
+                    if let early {
+                        c.phase = .idle
+                        queue(c, early, head: head)
+                    } else if let route {
+                        dispatch(c, route: route, request: HTTPRequest(head: head, body: body), parameters: params)
+                    }
+                }
+            }
+        }
+    }
+
+    private func startBody(_ c: Connection, _ head: HTTPRequestHead) {
+        var early: HTTPResponse?
+        var route: Router.Route?
+        var params: [String: String] = [:]
+        if let refusal = head.refusal {
+            early = .error(refusal.status, refusal.reason)
+        } else {
+            switch router.match(method: head.method, path: head.path) {
+            case .notFound:
+                early = .error(404, "not found")
+            case .methodNotAllowed(let allow):
+                early = .error(405, "method not allowed", headers: [("Allow", allow.joined(separator: ", "))])
+            case .found(let r, let p):
+                route = r
+                params = p
+                early = r.precheck?(head, p)
+            }
+        }
+        if let e = early, head.expectContinue, head.hasBody {
+            // Refused before the body was sent: answer instead of 100, then close.
+            shared.observe(route?.pattern ?? "unmatched", head.method, e.status)
+            queue(c, e, head: head, forceClose: true)
+            return
+        }
+        if early == nil, head.expectContinue, head.hasBody {
+            c.output.append(contentsOf: Array("HTTP/1.1 100 Continue\r\n\r\n".utf8))
+        }
+        if let e = early { shared.observe(route?.pattern ?? "unmatched", head.method, e.status) }
+        c.phase = .body(head: head, route: route, parameters: params, early: early)
+    }
+
+    private func dispatch(_ c: Connection, route: Router.Route, request: HTTPRequest, parameters: [String: String]) {
+        var request = request
+        request.parameters = parameters
+        request.route = route.pattern
+        c.phase = .inFlight(head: request.head)
+        c.dispatching = true
+        route.handler(request, Responder(loop: self, connectionID: c.id, fd: c.fd))
+        c.dispatching = false
+        if let r = c.inlineResponse {
+            c.inlineResponse = nil
+            complete(c, r)
+        } else {
+            updateInterest(c)
+        }
+    }
+
+    private func complete(_ c: Connection, _ response: HTTPResponse) {
+        guard case .inFlight(let head) = c.phase else { return }
+        shared.observe(headRoute(head), head.method, response.status)
+        c.phase = .idle
+        queue(c, response, head: head)
+    }
+
+    private func headRoute(_ head: HTTPRequestHead) -> String {
+        if case .found(let r, _) = router.match(method: head.method, path: head.path) { return r.pattern }
+        return "unmatched"
+    }
+
+    private func queue(_ c: Connection, _ response: HTTPResponse, head: HTTPRequestHead?, forceClose: Bool = false) {
+        refreshDate()
+        let close = forceClose || draining || head.map { !$0.keepAlive } ?? true || (c.peerClosed && !c.parser.hasPartialInput)
+        if head == nil { shared.observe("unmatched", "-", response.status) }
+        c.output.append(contentsOf: response.serialized(date: date, close: close, headOnly: head?.method == "HEAD"))
+        if close { c.closeAfterWrite = true }
+    }
+
+    private func flush(_ c: Connection) {
+        while c.outputOffset < c.output.count {
+            let n = c.output.withUnsafeBytes { buf in
+                send(c.fd, buf.baseAddress! + c.outputOffset, buf.count - c.outputOffset, Int32(MSG_NOSIGNAL))
+            }
+            if n > 0 {
+                c.outputOffset += n
+            } else if n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK) {
+                updateInterest(c)
+                return
+            } else if n < 0 && errno == EINTR {
+                continue
+            } else {
+                closeConnection(c)
+                return
+            }
+        }
+        c.output.removeAll(keepingCapacity: true)
+        c.outputOffset = 0
+        if c.closeAfterWrite && !c.isClosing {
+            if c.peerClosed {
+                closeConnection(c)
+                return
+            }
+            // Lingering close: stop sending, read and drop until the peer closes, so
+            // unread input cannot turn into a reset that destroys the response.
+            shutdown(c.fd, Int32(SHUT_WR))
+            c.phase = .closing(since: now)
+        }
+        if connections[c.fd] === c { updateInterest(c) }
+    }
+
+    private func processMailbox() {
+        let items = mailbox.withLock { box -> [(fd: Int32, id: UInt64, response: HTTPResponse)] in
+            let out = box
+            box.removeAll(keepingCapacity: true)
+            return out
+        }
+        for item in items {
+            guard let c = connections[item.fd], c.id == item.id else { continue }
+            complete(c, item.response)
+            process(c)
+            flush(c)
+            if connections[c.fd] === c, c.peerClosed, !c.isInFlight, c.output.isEmpty { closeConnection(c) }
+        }
+    }
+
+    private func sweep() {
+        refreshDate()
+        for c in Array(connections.values) {
+            switch c.phase {
+            case .idle:
+                if draining || now - c.lastActivity > UInt64(config.idleTimeout * 1000) { closeConnection(c) }
+            case .head(let since):
+                if now - since > UInt64(config.headTimeout * 1000) {
+                    queue(c, .error(408, "request head not received in time"), head: nil, forceClose: true)
+                    flush(c)
+                }
+            case .body:
+                if now - c.lastProgress > UInt64(config.bodyTimeout * 1000) {
+                    queue(c, .error(408, "request body stalled"), head: nil, forceClose: true)
+                    flush(c)
+                }
+            case .inFlight:
+                break
+            case .closing(let since):
+                if now - since > 2000 { closeConnection(c) }
+            }
+        }
+    }
+
+    private func beginDrain() {
+        draining = true
+        drainDeadline = now + UInt64(config.drainTimeout * 1000)
+        epoll_ctl(epfd, EPOLL_CTL_DEL, listenFD, nil)
+        close(listenFD)
+        listenFD = -1
+        for c in Array(connections.values) {
+            if case .idle = c.phase, c.output.isEmpty { closeConnection(c) }
+        }
+    }
+
+    private func closeConnection(_ c: Connection) {
+        guard connections[c.fd] === c else { return }
+        connections[c.fd] = nil
+        epoll_ctl(epfd, EPOLL_CTL_DEL, c.fd, nil)
+        close(c.fd)
+        if c.counted { shared.open.subtract(1, ordering: .relaxed) }
+    }
+}
+
+/// State shared by all loops of one server.
+final class ServerShared: Sendable {
+    let open = Atomic<Int>(0)
+    let observer: (@Sendable (String, String, Int) -> Void)?
+
+    init(observer: (@Sendable (String, String, Int) -> Void)?) { self.observer = observer }
+
+    func observe(_ route: String, _ method: String, _ status: Int) { observer?(route, method, status) }
+}

@@ -1,0 +1,66 @@
+import Foundation
+import Glibc
+
+/// An HTTP/1.1 server on raw POSIX sockets: one epoll event loop per core, each with its
+/// own SO_REUSEPORT listener. It knows routes and bytes, nothing about Zendesk.
+///
+/// ```swift
+/// var router = Router()
+/// router.on("GET", "/healthz") { _ in .ok }
+/// let server = HTTPServer(configuration: config, router: router)
+/// try server.start()
+/// server.stop()   // stop accepting, drain in-flight requests, join the loops
+/// ```
+public final class HTTPServer: @unchecked Sendable {
+    public let configuration: ServerConfiguration
+    private let router: Router
+    private let shared: ServerShared
+    private var loops: [EventLoop] = []
+    private var threads: [Thread] = []
+    private let finished = DispatchGroup()
+    /// The bound port (useful with port 0).
+    public private(set) var port: Int = 0
+
+    /// `observer` sees every response: (route pattern or "unmatched", method, status).
+    public init(configuration: ServerConfiguration, router: Router,
+                observer: (@Sendable (_ route: String, _ method: String, _ status: Int) -> Void)? = nil) {
+        self.configuration = configuration
+        self.router = router
+        self.shared = ServerShared(observer: observer)
+    }
+
+    /// Binds and starts the event loops; returns once the port accepts connections.
+    public func start() throws {
+        signal(SIGPIPE, SIG_IGN)
+        let count = configuration.loops > 0 ? configuration.loops : max(1, ProcessInfo.processInfo.activeProcessorCount)
+        let first = try Socket.listen(host: configuration.host, port: configuration.port)
+        port = first.port
+        var fds = [first.fd]
+        for _ in 1..<count {
+            fds.append(try Socket.listen(host: configuration.host, port: port).fd)
+        }
+        for fd in fds {
+            let loop = try EventLoop(listenFD: fd, config: configuration, router: router, shared: shared)
+            loops.append(loop)
+            finished.enter()
+            let t = Thread { [finished] in
+                loop.run()
+                finished.leave()
+            }
+            t.name = "http-loop"
+            t.stackSize = 1 << 20
+            threads.append(t)
+            t.start()
+        }
+    }
+
+    /// Open client connections (across loops).
+    public var openConnections: Int { shared.open.load(ordering: .relaxed) }
+
+    /// Stops accepting, lets in-flight requests finish (up to `drainTimeout`), closes
+    /// everything and returns when every loop has exited.
+    public func stop() {
+        for l in loops { l.requestStop() }
+        finished.wait()
+    }
+}

@@ -1,0 +1,72 @@
+/// Routes by method and path pattern (`/webhooks/zendesk/{tenant}`), in the spirit of
+/// Hummingbird's router but without async: handlers run on the event loop and answer
+/// through a `Responder`, now or later from any thread.
+public struct Router: Sendable {
+    /// Answers a request. Call `responder.send` exactly once, from any thread.
+    public typealias Handler = @Sendable (HTTPRequest, Responder) -> Void
+    /// Decides from the head alone whether the request is refused (404 unknown tenant,
+    /// 401 …) before its body is read — what `Expect: 100-continue` needs.
+    public typealias Precheck = @Sendable (HTTPRequestHead, [String: String]) -> HTTPResponse?
+
+    struct Route: Sendable {
+        var method: String
+        var pattern: String
+        var segments: [Segment]
+        var precheck: Precheck?
+        var handler: Handler
+    }
+
+    enum Segment: Sendable, Equatable {
+        case literal(String)
+        case parameter(String)
+    }
+
+    enum Match {
+        case found(Route, [String: String])
+        case methodNotAllowed(allow: [String])
+        case notFound
+    }
+
+    private(set) var routes: [Route] = []
+
+    public init() {}
+
+    /// Adds a route whose handler may answer later (e.g. after a durable commit).
+    public mutating func on(_ method: String, _ pattern: String, precheck: Precheck? = nil, _ handler: @escaping Handler) {
+        let segments = pattern.split(separator: "/").map { s -> Segment in
+            s.hasPrefix("{") && s.hasSuffix("}") ? .parameter(String(s.dropFirst().dropLast())) : .literal(String(s))
+        }
+        routes.append(Route(method: method, pattern: pattern, segments: segments, precheck: precheck, handler: handler))
+    }
+
+    /// Adds a route answered at once on the event loop.
+    public mutating func on(_ method: String, _ pattern: String, precheck: Precheck? = nil,
+                            answer: @escaping @Sendable (HTTPRequest) -> HTTPResponse) {
+        on(method, pattern, precheck: precheck) { request, responder in responder.send(answer(request)) }
+    }
+
+    func match(method: String, path: String) -> Match {
+        let parts = path.split(separator: "/", omittingEmptySubsequences: true)
+        var allowed: [String] = []
+        for route in routes where route.segments.count == parts.count {
+            var params: [String: String] = [:]
+            var ok = true
+            for (seg, part) in zip(route.segments, parts) {
+                switch seg {
+                case .literal(let l): if l != part { ok = false }
+                case .parameter(let name): params[name] = PercentDecoding.decode(part)
+                }
+                if !ok { break }
+            }
+            guard ok else { continue }
+            if route.method == method { return .found(route, params) }
+            allowed.append(route.method)
+        }
+        if method == "HEAD", allowed.contains("GET"), case .found(let r, let p) = match(method: "GET", path: path) {
+            return .found(r, p)
+        }
+        if allowed.isEmpty { return .notFound }
+        if allowed.contains("GET") && !allowed.contains("HEAD") { allowed.append("HEAD") }
+        return .methodNotAllowed(allow: Array(Set(allowed)).sorted())
+    }
+}

@@ -1,0 +1,321 @@
+/// A pull reader over JSON bytes that decodes only the fields a caller asks for and skips
+/// the rest without building a tree.
+///
+/// It exists because reconciliation reads pages of 100 Zendesk users with ~40 fields each,
+/// of which the rules need ten: Foundation's decoders spend ~10 µs a user building values
+/// nobody reads. Syntax is still checked for everything, read or skipped.
+public struct JSONReader {
+    public let bytes: [UInt8]
+    public private(set) var position: Int
+
+    public init(_ bytes: [UInt8]) {
+        self.bytes = bytes
+        self.position = 0
+    }
+
+    public enum Kind: Sendable { case object, array, string, number, bool, null }
+
+    /// A syntax error with the byte offset where it was found.
+    public struct SyntaxError: Error, CustomStringConvertible, Sendable {
+        public var offset: Int
+        public var message: String
+        public var description: String { "invalid JSON at byte \(offset): \(message)" }
+    }
+
+    func fail(_ message: String) -> SyntaxError { SyntaxError(offset: position, message: message) }
+
+    mutating func skipSpace() {
+        while position < bytes.count {
+            switch bytes[position] {
+            case 0x20, 0x09, 0x0A, 0x0D: position += 1
+            default: return
+            }
+        }
+    }
+
+    /// The kind of the next value.
+    public mutating func peek() throws -> Kind {
+        skipSpace()
+        guard position < bytes.count else { throw fail("unexpected end") }
+        switch bytes[position] {
+        case UInt8(ascii: "{"): return .object
+        case UInt8(ascii: "["): return .array
+        case UInt8(ascii: "\""): return .string
+        case UInt8(ascii: "t"), UInt8(ascii: "f"): return .bool
+        case UInt8(ascii: "n"): return .null
+        case UInt8(ascii: "-"), UInt8(ascii: "0")...UInt8(ascii: "9"): return .number
+        default: throw fail("unexpected character")
+        }
+    }
+
+    private mutating func expect(_ c: UInt8) throws {
+        skipSpace()
+        guard position < bytes.count, bytes[position] == c else { throw fail("expected '\(Character(Unicode.Scalar(c)))'") }
+        position += 1
+    }
+
+    private mutating func literal(_ word: StaticString) throws {
+        let n = word.utf8CodeUnitCount
+        guard position + n <= bytes.count else { throw fail("unexpected end") }
+        for i in 0..<n where bytes[position + i] != word.utf8Start[i] { throw fail("invalid literal") }
+        position += n
+    }
+
+    /// Reads an object, calling `field` with each key; the callee must read or skip the value.
+    public mutating func readObject(_ field: (inout JSONReader, JSONKey) throws -> Void) throws {
+        try expect(UInt8(ascii: "{"))
+        skipSpace()
+        if position < bytes.count, bytes[position] == UInt8(ascii: "}") { position += 1; return }
+        while true {
+            skipSpace()
+            let key = try readKey()
+            try expect(UInt8(ascii: ":"))
+            let before = position
+            try field(&self, key)
+            if position == before { try skipValue() }
+            skipSpace()
+            guard position < bytes.count else { throw fail("unexpected end in object") }
+            if bytes[position] == UInt8(ascii: ",") { position += 1; continue }
+            if bytes[position] == UInt8(ascii: "}") { position += 1; return }
+            throw fail("expected ',' or '}'")
+        }
+    }
+
+    /// Reads an array, calling `element` for each item; the callee must read or skip it.
+    public mutating func readArray(_ element: (inout JSONReader) throws -> Void) throws {
+        try expect(UInt8(ascii: "["))
+        skipSpace()
+        if position < bytes.count, bytes[position] == UInt8(ascii: "]") { position += 1; return }
+        while true {
+            let before = position
+            try element(&self)
+            if position == before { try skipValue() }
+            skipSpace()
+            guard position < bytes.count else { throw fail("unexpected end in array") }
+            if bytes[position] == UInt8(ascii: ",") { position += 1; continue }
+            if bytes[position] == UInt8(ascii: "]") { position += 1; return }
+            throw fail("expected ',' or ']'")
+        }
+    }
+
+    private mutating func readKey() throws -> JSONKey {
+        guard position < bytes.count, bytes[position] == UInt8(ascii: "\"") else { throw fail("expected a key") }
+        let start = position + 1
+        var i = start
+        while i < bytes.count {
+            let c = bytes[i]
+            if c == UInt8(ascii: "\"") {
+                position = i + 1
+                return JSONKey(bytes: bytes, range: start..<i, decoded: nil)
+            }
+            if c == UInt8(ascii: "\\") || c < 0x20 { break }
+            i += 1
+        }
+        return JSONKey(bytes: bytes, range: start..<start, decoded: try readString())
+    }
+
+    /// Consumes `null` if it is next.
+    public mutating func readNull() throws -> Bool {
+        if try peek() == .null { try literal("null"); return true }
+        return false
+    }
+
+    public mutating func readBool() throws -> Bool {
+        switch try peek() {
+        case .bool:
+            if bytes[position] == UInt8(ascii: "t") { try literal("true"); return true }
+            try literal("false")
+            return false
+        default: throw fail("expected true or false")
+        }
+    }
+
+    public mutating func readString() throws -> String {
+        try expect(UInt8(ascii: "\""))
+        let start = position
+        while position < bytes.count {
+            let c = bytes[position]
+            if c == UInt8(ascii: "\"") {
+                let s = String(decoding: bytes[start..<position], as: UTF8.self)
+                position += 1
+                return s
+            }
+            if c == UInt8(ascii: "\\") { return try readEscaped(from: start) }
+            if c < 0x20 { throw fail("control character in string") }
+            position += 1
+        }
+        throw fail("unterminated string")
+    }
+
+    private mutating func readEscaped(from start: Int) throws -> String {
+        var out = Array(bytes[start..<position])
+        while position < bytes.count {
+            let c = bytes[position]
+            position += 1
+            if c == UInt8(ascii: "\"") { return String(decoding: out, as: UTF8.self) }
+            if c < 0x20 { throw fail("control character in string") }
+            guard c == UInt8(ascii: "\\") else { out.append(c); continue }
+            guard position < bytes.count else { break }
+            let e = bytes[position]
+            position += 1
+            switch e {
+            case UInt8(ascii: "\""): out.append(0x22)
+            case UInt8(ascii: "\\"): out.append(0x5C)
+            case UInt8(ascii: "/"): out.append(0x2F)
+            case UInt8(ascii: "b"): out.append(0x08)
+            case UInt8(ascii: "f"): out.append(0x0C)
+            case UInt8(ascii: "n"): out.append(0x0A)
+            case UInt8(ascii: "r"): out.append(0x0D)
+            case UInt8(ascii: "t"): out.append(0x09)
+            case UInt8(ascii: "u"):
+                var scalar = try hex4()
+                if (0xD800..<0xDC00).contains(scalar) {
+                    guard position + 1 < bytes.count, bytes[position] == UInt8(ascii: "\\"), bytes[position + 1] == UInt8(ascii: "u") else {
+                        throw fail("unpaired surrogate")
+                    }
+                    position += 2
+                    let low = try hex4()
+                    guard (0xDC00..<0xE000).contains(low) else { throw fail("unpaired surrogate") }
+                    scalar = 0x10000 + ((scalar - 0xD800) << 10) + (low - 0xDC00)
+                } else if (0xDC00..<0xE000).contains(scalar) {
+                    throw fail("unpaired surrogate")
+                }
+                out.append(contentsOf: Array(String(Character(Unicode.Scalar(scalar)!)).utf8))
+            default: throw fail("invalid escape")
+            }
+        }
+        throw fail("unterminated string")
+    }
+
+    private mutating func hex4() throws -> UInt32 {
+        guard position + 4 <= bytes.count else { throw fail("short \\u escape") }
+        var v: UInt32 = 0
+        for _ in 0..<4 {
+            let c = bytes[position]
+            position += 1
+            switch c {
+            case UInt8(ascii: "0")...UInt8(ascii: "9"): v = v << 4 | UInt32(c - 48)
+            case UInt8(ascii: "a")...UInt8(ascii: "f"): v = v << 4 | UInt32(c - 87)
+            case UInt8(ascii: "A")...UInt8(ascii: "F"): v = v << 4 | UInt32(c - 55)
+            default: throw fail("bad \\u escape")
+            }
+        }
+        return v
+    }
+
+    /// The text of a number (validated against the JSON grammar).
+    public mutating func readNumberText() throws -> String {
+        guard try peek() == .number else { throw fail("expected a number") }
+        let start = position
+        try scanNumber()
+        return String(decoding: bytes[start..<position], as: UTF8.self)
+    }
+
+    public mutating func readInt64() throws -> Int64 {
+        let text = try readNumberText()
+        guard let v = Int64(text) else { throw fail("expected a whole number") }
+        return v
+    }
+
+    private mutating func scanNumber() throws {
+        if bytes[position] == UInt8(ascii: "-") { position += 1 }
+        func digits() -> Int {
+            let s = position
+            while position < bytes.count, bytes[position] >= 48, bytes[position] <= 57 { position += 1 }
+            return position - s
+        }
+        guard position < bytes.count else { throw fail("bad number") }
+        if bytes[position] == UInt8(ascii: "0") { position += 1 } else if digits() == 0 { throw fail("bad number") }
+        if position < bytes.count, bytes[position] == UInt8(ascii: ".") {
+            position += 1
+            guard digits() > 0 else { throw fail("bad number") }
+        }
+        if position < bytes.count, bytes[position] == UInt8(ascii: "e") || bytes[position] == UInt8(ascii: "E") {
+            position += 1
+            if position < bytes.count, bytes[position] == UInt8(ascii: "+") || bytes[position] == UInt8(ascii: "-") { position += 1 }
+            guard digits() > 0 else { throw fail("bad number") }
+        }
+    }
+
+    /// A string, or a number given as text (Zendesk sends ids both ways); nil for null.
+    public mutating func readScalarText() throws -> String? {
+        switch try peek() {
+        case .null: try literal("null"); return nil
+        case .string: return try readString()
+        case .number: return try readNumberText()
+        case .bool: return try readBool() ? "true" : "false"
+        default: throw fail("expected a string or number")
+        }
+    }
+
+    /// A string, or nil for null.
+    public mutating func readOptionalString() throws -> String? {
+        try readNull() ? nil : try readString()
+    }
+
+    public mutating func skipValue() throws {
+        switch try peek() {
+        case .object: try readObject { r, _ in try r.skipValue() }
+        case .array: try readArray { try $0.skipValue() }
+        case .string: try skipString()
+        case .number: try scanNumber()
+        case .bool: _ = try readBool()
+        case .null: try literal("null")
+        }
+    }
+
+    private mutating func skipString() throws {
+        position += 1
+        while position < bytes.count {
+            let c = bytes[position]
+            if c == UInt8(ascii: "\"") { position += 1; return }
+            if c < 0x20 { throw fail("control character in string") }
+            if c == UInt8(ascii: "\\") {
+                guard position + 1 < bytes.count else { break }
+                switch bytes[position + 1] {
+                case UInt8(ascii: "\""), UInt8(ascii: "\\"), UInt8(ascii: "/"), UInt8(ascii: "b"), UInt8(ascii: "f"),
+                     UInt8(ascii: "n"), UInt8(ascii: "r"), UInt8(ascii: "t"):
+                    position += 2
+                case UInt8(ascii: "u"):
+                    position += 2
+                    _ = try hex4()
+                default:
+                    throw fail("invalid escape")
+                }
+                continue
+            }
+            position += 1
+        }
+        throw fail("unterminated string")
+    }
+
+    /// Checks that nothing but whitespace follows the value just read.
+    public mutating func expectEnd() throws {
+        skipSpace()
+        guard position == bytes.count else { throw fail("unexpected data after the value") }
+    }
+}
+
+/// An object key, compared against literals without allocating.
+public struct JSONKey {
+    let bytes: [UInt8]
+    let range: Range<Int>
+    let decoded: String?
+
+    public static func == (key: JSONKey, literal: StaticString) -> Bool {
+        if let d = key.decoded { return d == literal.description }
+        let n = literal.utf8CodeUnitCount
+        guard key.range.count == n else { return false }
+        let p = literal.utf8Start
+        var i = 0
+        var j = key.range.lowerBound
+        while i < n {
+            if key.bytes[j] != p[i] { return false }
+            i += 1
+            j += 1
+        }
+        return true
+    }
+
+    public var string: String { decoded ?? String(decoding: bytes[range], as: UTF8.self) }
+}

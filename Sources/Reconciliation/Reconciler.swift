@@ -1,0 +1,161 @@
+import Desks
+import Directory
+import Foundation
+import SyncRules
+
+/// What a run did, as `reconcile` prints it and `status` shows it.
+public struct RunReport: Sendable {
+    public var runID: Int64
+    public var kind: RunRecord.Kind
+    public var outcome: RunRecord.Outcome
+    public var pages: Int
+    public var counts: SyncCounts
+    public var error: String?
+    public var seconds: Double
+}
+
+/// Progress of a running listing, for a terminal progress line or log lines.
+public struct RunProgress: Sendable {
+    public var pages: Int
+    public var users: Int
+    public var seconds: Double
+    public var rate: Double { seconds > 0 ? Double(users) / seconds : 0 }
+}
+
+/// Runs reconciliation for one tenant and source: streams the source's listing page by
+/// page into the directory through the sync rules, then deactivates linked users the
+/// listing lacked — only when the listing completed, and only within the
+/// mass-deactivation guard unless an admin confirms.
+public struct Reconciler: Sendable {
+    public let directory: TenantDirectory
+    public let source: any Source
+    public let settings: SyncSettings
+    public let licenceLimit: Int
+    public let maxDeactivations: Int?
+    public let progress: (@Sendable (RunProgress) -> Void)?
+
+    public init(directory: TenantDirectory, source: any Source, settings: SyncSettings, licenceLimit: Int,
+                maxDeactivations: Int?, progress: (@Sendable (RunProgress) -> Void)? = nil) {
+        self.directory = directory
+        self.source = source
+        self.settings = settings
+        self.licenceLimit = licenceLimit
+        self.maxDeactivations = maxDeactivations
+        self.progress = progress
+    }
+
+    /// A full run. Never throws: failures are in the report (and the run row).
+    public func runFull(confirmDeactivations: Bool = false) async -> RunReport {
+        let started = Date()
+        let startUnix = Int64(started.timeIntervalSince1970)
+        var counts = SyncCounts()
+        var pages = 0
+        let runID: Int64
+        do {
+            runID = try directory.startRun(source: settings.source, kind: .full)
+        } catch {
+            return RunReport(runID: 0, kind: .full, outcome: .failed, pages: 0, counts: counts, error: "\(error)", seconds: 0)
+        }
+        do {
+            try await source.listUsers { users in
+                pages += 1
+                counts.fetched += users.count
+                let decisions = try directory.apply(users.map { Evidence(.seen($0), cause: .run(runID)) }, settings: settings,
+                                                    licenceLimit: licenceLimit, mode: .deferred(runID: runID))
+                for d in decisions { counts.add(d) }
+                progress?(RunProgress(pages: pages, users: counts.fetched, seconds: Date().timeIntervalSince(started)))
+                if pages % 50 == 0 { try directory.recordRun(runID, pages: pages, counts: counts) }
+            }
+            try await markAuthHealthy()
+        } catch {
+            let message = "stopped at page \(pages + 1) after \(counts.fetched) users: \(error)"
+            await noteAuth(error)
+            try? directory.recordRun(runID, pages: pages, counts: counts, outcome: .failed, error: message)
+            return RunReport(runID: runID, kind: .full, outcome: .failed, pages: pages, counts: counts, error: message,
+                             seconds: Date().timeIntervalSince(started))
+        }
+        do {
+            // The listing completed: linked users it lacked are gone from the source.
+            var after = ""
+            while true {
+                let missing = try directory.missingFromListing(source: settings.source, after: after)
+                guard let last = missing.last else { break }
+                after = last
+                for d in try directory.apply(missing.map { Evidence(.missingFromListing(sourceUserID: $0), cause: .run(runID)) },
+                                             settings: settings, licenceLimit: licenceLimit, mode: .deferred(runID: runID)) {
+                    counts.add(d)
+                }
+            }
+            let limit = Rules.deactivationLimit(configured: maxDeactivations, linkedUsers: try directory.linkedCount(source: settings.source))
+            let settled = try directory.settleDeactivations(runID: runID, source: settings.source, limit: limit, confirm: confirmDeactivations)
+            counts.deactivated += settled.applied
+            counts.held = settled.held
+            let outcome: RunRecord.Outcome = settled.held > 0 ? .held : .completed
+            let note = settled.held > 0
+                ? "\(settled.held) deactivations held: more than max_deactivations (\(limit)); confirm with --confirm-deactivations"
+                : nil
+            try directory.recordRun(runID, pages: pages, counts: counts, outcome: outcome, error: note)
+            try directory.updateSourceState(settings.source) { state in
+                if state.incrementalCursor == nil { state.incrementalCursor = "start:\(startUnix - 60)" }
+            }
+            return RunReport(runID: runID, kind: .full, outcome: outcome, pages: pages, counts: counts, error: note,
+                             seconds: Date().timeIntervalSince(started))
+        } catch {
+            try? directory.recordRun(runID, pages: pages, counts: counts, outcome: .failed, error: "\(error)")
+            return RunReport(runID: runID, kind: .full, outcome: .failed, pages: pages, counts: counts, error: "\(error)",
+                             seconds: Date().timeIntervalSince(started))
+        }
+    }
+
+    /// An incremental catch-up from the stored cursor. It applies changed users through the
+    /// same rules and never deactivates anyone for being absent.
+    public func runIncremental() async -> RunReport {
+        let started = Date()
+        var counts = SyncCounts()
+        var pages = 0
+        let runID: Int64
+        do {
+            runID = try directory.startRun(source: settings.source, kind: .incremental)
+        } catch {
+            return RunReport(runID: 0, kind: .incremental, outcome: .failed, pages: 0, counts: counts, error: "\(error)", seconds: 0)
+        }
+        do {
+            let stored = try directory.sourceState(settings.source).incrementalCursor
+            var cursor: String? = stored
+            var start = Int64(started.timeIntervalSince1970) - 3600
+            if let s = stored, s.hasPrefix("start:") {
+                start = Int64(s.dropFirst(6)) ?? start
+                cursor = nil
+            }
+            let next = try await source.changedUsers(since: cursor, start: start) { users in
+                pages += 1
+                counts.fetched += users.count
+                for d in try directory.apply(users.map { Evidence(.seen($0), cause: .run(runID)) }, settings: settings,
+                                             licenceLimit: licenceLimit, mode: .immediate) {
+                    counts.add(d)
+                }
+            }
+            try directory.updateSourceState(settings.source) { $0.incrementalCursor = next }
+            try await markAuthHealthy()
+            try directory.recordRun(runID, pages: pages, counts: counts, outcome: .completed)
+            return RunReport(runID: runID, kind: .incremental, outcome: .completed, pages: pages, counts: counts, error: nil,
+                             seconds: Date().timeIntervalSince(started))
+        } catch {
+            await noteAuth(error)
+            try? directory.recordRun(runID, pages: pages, counts: counts, outcome: .failed, error: "\(error)")
+            return RunReport(runID: runID, kind: .incremental, outcome: .failed, pages: pages, counts: counts, error: "\(error)",
+                             seconds: Date().timeIntervalSince(started))
+        }
+    }
+
+    private func markAuthHealthy() async throws {
+        if try directory.sourceState(settings.source).authBroken {
+            try directory.updateSourceState(settings.source) { $0.authBroken = false; $0.authError = nil }
+        }
+    }
+
+    private func noteAuth(_ error: any Error) async {
+        guard let e = error as? SourceError, e.isAuthBroken else { return }
+        try? directory.updateSourceState(settings.source) { $0.authBroken = true; $0.authError = e.description }
+    }
+}

@@ -1,0 +1,77 @@
+import Foundation
+
+/// Injected misbehaviour, set by flags or `POST /_sim/faults`.
+final class Faults: @unchecked Sendable {
+    private let lock = NSLock()
+    /// The next N API requests get 429 with `Retry-After: retryAfter`.
+    var rateLimitNext = 0
+    var retryAfter = 1
+    /// The next N API requests get 500.
+    var errorNext = 0
+    /// The next N API responses have their body cut in half.
+    var truncateNext = 0
+    /// Every API response waits this long.
+    var latencyMillis = 0
+    /// Listing page number N (1-based) of every listing answers 500 while set.
+    var failPage = 0
+    /// Every API request answers 401 while set.
+    var unauthorized = false
+
+    enum Verdict { case pass, status(Int, [(String, String)]), truncate }
+
+    func verdict(page: Int?) -> Verdict {
+        lock.lock()
+        defer { lock.unlock() }
+        if unauthorized { return .status(401, []) }
+        if rateLimitNext > 0 {
+            rateLimitNext -= 1
+            return .status(429, [("Retry-After", String(retryAfter))])
+        }
+        if errorNext > 0 {
+            errorNext -= 1
+            return .status(500, [])
+        }
+        if let page, failPage > 0, page == failPage { return .status(500, []) }
+        if truncateNext > 0 {
+            truncateNext -= 1
+            return .truncate
+        }
+        return .pass
+    }
+
+    func set(_ o: [String: Any]) {
+        lock.lock()
+        defer { lock.unlock() }
+        if let v = o["rate_limit_next"] as? Int { rateLimitNext = v }
+        if let v = o["retry_after"] as? Int { retryAfter = v }
+        if let v = o["error_next"] as? Int { errorNext = v }
+        if let v = o["truncate_next"] as? Int { truncateNext = v }
+        if let v = o["latency_ms"] as? Int { latencyMillis = v }
+        if let v = o["fail_page"] as? Int { failPage = v }
+        if let v = o["unauthorized"] as? Bool { unauthorized = v }
+    }
+
+    var latency: Int {
+        lock.lock()
+        defer { lock.unlock() }
+        return latencyMillis
+    }
+}
+
+/// Counts the simulator keeps for tests and the demo.
+final class Stats: @unchecked Sendable {
+    private let lock = NSLock()
+    private var counts: [String: Int] = [:]
+
+    func bump(_ key: String) {
+        lock.lock()
+        counts[key, default: 0] += 1
+        lock.unlock()
+    }
+
+    var json: String {
+        lock.lock()
+        defer { lock.unlock() }
+        return "{" + counts.sorted { $0.key < $1.key }.map { "\"\($0.key)\":\($0.value)" }.joined(separator: ",") + "}"
+    }
+}
