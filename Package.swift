@@ -42,11 +42,16 @@ let package = Package(
         .executableTarget(name: "usersync", dependencies: ["App"]),
         .executableTarget(name: "zendesk-sim", dependencies: ["HTTPServer", "HTTPClient", "Webhooks", "SyncRules", "JSON", "CCrypto"]),
 
+        // Test helpers: temporary folders, the simulator process, raw sockets.
+        .target(name: "TestSupport", dependencies: ["HTTPClient"], path: "Tests/TestSupport"),
         .testTarget(name: "JSONTests", dependencies: ["JSON"]),
         .testTarget(name: "SyncRulesTests", dependencies: ["SyncRules"]),
         .testTarget(name: "DirectoryTests", dependencies: ["Directory", "SyncRules", "CSQLite"], exclude: ["Fixtures"]),
         .testTarget(name: "ConfigTests", dependencies: ["Config", "SyncRules"]),
-        .testTarget(name: "AppTests", dependencies: ["App", "Config", "Directory", "SyncRules"]),
+        .testTarget(name: "AppTests", dependencies: ["App", "Config", "Directory", "SyncRules", "TestSupport"]),
+        .testTarget(name: "ReconciliationTests", dependencies: [
+            "App", "Config", "Directory", "SyncRules", "Desks", "Reconciliation", "HTTPClient", "TestSupport",
+        ]),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -144,8 +144,9 @@ struct ZendeskAPI {
             after = a
             pageNo = parts.count > 1 ? Int(parts[1]) ?? 0 : 0
         }
+        // Deleted users are served by /deleted_users, not the listing (USERS).
         let filter: (SimUser) -> Bool = { u in
-            (roles.isEmpty || roles.contains(u.role)) && (permissionSet == nil || u.customRoleID == permissionSet)
+            u.active && (roles.isEmpty || roles.contains(u.role)) && (permissionSet == nil || u.customRoleID == permissionSet)
         }
         population.base = base(req)
         let page = population.page(after: after, size: size, filter: filter)
