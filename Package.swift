@@ -39,7 +39,7 @@ let package = Package(
         .target(name: "App", dependencies: [
             "SyncRules", "Directory", "Config", "HTTPClient", "Desks", "Reconciliation", "HTTPServer", "Webhooks", "JSON",
         ]),
-        .executableTarget(name: "usersync", dependencies: ["App"]),
+        .executableTarget(name: "usersync", dependencies: ["App", "CLinux"]),
         .executableTarget(name: "zendesk-sim", dependencies: ["HTTPServer", "HTTPClient", "Webhooks", "SyncRules", "JSON", "CCrypto"]),
 
         // Test helpers: temporary folders, the simulator process, raw sockets.

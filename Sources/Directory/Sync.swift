@@ -20,79 +20,126 @@ public enum DeactivationMode: Sendable, Equatable {
     case deferred(runID: Int64)
 }
 
+/// What stays the same across one batch's transaction: computed once, not per user.
+private struct Batch {
+    let settings: SyncSettings
+    let licenceLimit: Int
+    let mode: DeactivationMode
+    let now: String
+    /// Whether any deferred/held deactivation or open conflict exists for the source; when
+    /// none does, the per-user clean-up statements are skipped.
+    var deactivationsExist: Bool
+    var conflictsExist: Bool
+    /// Links (with their users) of the batch's source users, read in one query up front.
+    var prefetched: [String: (link: Link, user: LocalUser)] = [:]
+    /// Source users already handled in this batch: their prefetched rows may be stale.
+    var handled: Set<String> = []
+}
+
 extension TenantDirectory {
     /// Applies a batch of evidence through the sync rules in one transaction, returning
     /// each decision as carried out (deferred deactivations are not counted as done).
-    public func apply(_ batch: [Evidence], settings: SyncSettings, licenceLimit: Int,
+    public func apply(_ evidence: [Evidence], settings: SyncSettings, licenceLimit: Int,
                       mode: DeactivationMode = .immediate) throws -> [Decision] {
         try write { db in
+            let source = settings.source.rawValue
+            var batch = Batch(settings: settings, licenceLimit: licenceLimit, mode: mode, now: Clock.nowText(),
+                              deactivationsExist: try db.first(Queries.anyDeactivation, source) { $0.bool(0) } ?? false,
+                              conflictsExist: try db.first(Queries.anyConflict, source) { $0.bool(0) } ?? false)
+            let ids = evidence.map(\.observation.sourceUserID)
+            if case .deferred = mode { try markSeen(db, source: settings.source, ids) }
+            if evidence.count > 1 { batch.prefetched = try prefetchLinked(db, source: settings.source, ids) }
             var out: [Decision] = []
-            out.reserveCapacity(batch.count)
-            for e in batch {
-                if case .deferred = mode {
-                    try db.run("INSERT OR IGNORE INTO temp.\(seenTable(settings.source)) (source_user_id) VALUES (?)",
-                               e.observation.sourceUserID)
-                }
-                out.append(try applyOne(db, e, settings: settings, licenceLimit: licenceLimit, mode: mode))
+            out.reserveCapacity(evidence.count)
+            for e in evidence {
+                out.append(try applyOne(db, e, batch: &batch))
             }
             return out
         }
     }
 
-    private func seenTable(_ s: SourceKind) -> String { "seen_\(s.rawValue)" }
-
     func fetchLink(_ db: Connection, source: SourceKind, sourceUserID: String) throws -> Link? {
-        try db.first("""
-            SELECT user_id, name, email, role, custom_role, active, suspended, source_updated_at
-            FROM links WHERE source = ? AND source_user_id = ?
-            """, source.rawValue, sourceUserID) { r in
-            let snapshot = r.isNull(1) ? nil : LinkSnapshot(
-                name: r.text(1), email: r.optionalText(2), role: r.text(3), customRole: r.optionalText(4),
-                active: r.bool(5), suspended: r.bool(6), updatedAt: r.optionalInt(7).map(Timestamp.init(nanoseconds:)))
-            return Link(source: source, sourceUserID: sourceUserID, userID: r.int(0), snapshot: snapshot)
+        try fetchLinked(db, source: source, sourceUserID: sourceUserID)?.link
+    }
+
+    /// The link of a source user and the local user it points to, in one lookup.
+    func fetchLinked(_ db: Connection, source: SourceKind, sourceUserID: String) throws -> (link: Link, user: LocalUser)? {
+        try db.first(Queries.linkedUser, source.rawValue, sourceUserID) { r in
+            Self.linked(r, offset: 0, source: source, sourceUserID: sourceUserID)
         }
     }
 
+    /// Records source users a full listing returned, a page at a time.
+    private func markSeen(_ db: Connection, source: SourceKind, _ ids: [String]) throws {
+        guard !ids.isEmpty else { return }
+        let sql = "INSERT OR IGNORE INTO temp.seen_\(source.rawValue) (source_user_id) VALUES "
+            + Array(repeating: "(?)", count: ids.count).joined(separator: ",")
+        _ = try db.query(sql, arguments: ids) { _ in () }
+    }
+
+    /// The links (and users) of many source users in one query.
+    private func prefetchLinked(_ db: Connection, source: SourceKind, _ ids: [String]) throws -> [String: (link: Link, user: LocalUser)] {
+        var out: [String: (link: Link, user: LocalUser)] = [:]
+        out.reserveCapacity(ids.count)
+        let sql = Queries.linkedUsersPrefix + Array(repeating: "?", count: ids.count).joined(separator: ",") + ")"
+        _ = try db.query(sql, arguments: [source.rawValue] + ids) { r in
+            let sid = r.text(0)
+            out[sid] = Self.linked(r, offset: 1, source: source, sourceUserID: sid)
+        }
+        return out
+    }
+
+    static func linked(_ r: Row, offset o: Int32, source: SourceKind, sourceUserID: String) -> (link: Link, user: LocalUser) {
+        let user = localUser(r, offset: o)
+        let snapshot = r.isNull(o + 12) ? nil : LinkSnapshot(
+            name: r.text(o + 12), email: r.optionalText(o + 13), role: r.text(o + 14), customRole: r.optionalText(o + 15),
+            active: r.bool(o + 16), suspended: r.bool(o + 17), updatedAt: r.optionalInt(o + 18).map(Timestamp.init(nanoseconds:)))
+        return (Link(source: source, sourceUserID: sourceUserID, userID: user.id, snapshot: snapshot), user)
+    }
+
     func candidates(_ db: Connection, _ q: MatchQuery, source: SourceKind) throws -> MatchCandidates {
-        let cols = Self.userColumns + ", (SELECT l.source_user_id FROM links l WHERE l.user_id = users.id AND l.source = ?)"
         func map(_ r: Row) -> MatchCandidates.Candidate {
             .init(user: Self.localUser(r), linkedTo: r.optionalText(12))
         }
         var out = MatchCandidates()
         if let ext = q.externalIDEquals, !ext.isEmpty {
-            out.byExternalID = try db.query("SELECT \(cols) FROM users WHERE external_id = ? COLLATE NOCASE",
-                                            source.rawValue, ext, map: map)
+            out.byExternalID = try db.query(Queries.byExternalID, source.rawValue, ext, map: map)
         }
-        if let value = q.value, !value.isEmpty, q.fields.count == 2 {
-            let a = q.fields[0].rawValue, b = q.fields[1].rawValue
-            out.byIdentifier = try db.query(
-                "SELECT \(cols) FROM users WHERE \(a) = ? COLLATE NOCASE OR \(b) = ? COLLATE NOCASE ORDER BY id",
-                source.rawValue, value, value, map: map)
+        if let value = q.value, !value.isEmpty {
+            let sql = q.fields.first == .email ? Queries.byEmailOrUsername : Queries.byExternalIDOrUsername
+            out.byIdentifier = try db.query(sql, source.rawValue, value, value, map: map)
         }
         return out
     }
 
     func activeCount(_ db: Connection) throws -> Int {
-        Int(try db.first("SELECT count(*) FROM users WHERE status = 'active'") { $0.int(0) } ?? 0)
+        Int(try db.first(Queries.activeCount) { $0.int(0) } ?? 0)
     }
 
-    private func applyOne(_ db: Connection, _ e: Evidence, settings: SyncSettings, licenceLimit: Int,
-                          mode: DeactivationMode) throws -> Decision {
+    private func applyOne(_ db: Connection, _ e: Evidence, batch: inout Batch) throws -> Decision {
+        let settings = batch.settings
         let source = settings.source
         let sid = e.observation.sourceUserID
-        let link = try fetchLink(db, source: source, sourceUserID: sid)
-        let linked = try link.flatMap { try fetchUser(db, id: $0.userID) }
-        var view = DirectoryView(link: linked == nil ? nil : link, linkedUser: linked)
+        let found: (link: Link, user: LocalUser)?
+        if batch.prefetched.isEmpty || batch.handled.contains(sid) {
+            found = try fetchLinked(db, source: source, sourceUserID: sid)
+        } else {
+            found = batch.prefetched[sid]
+        }
+        if !batch.prefetched.isEmpty { batch.handled.insert(sid) }
+        let linked = found?.user
+        var view = DirectoryView(link: found?.link, linkedUser: linked)
         if case .seen(let u) = e.observation {
             if linked == nil && settings.scope.exclusion(of: u) == nil {
                 view.candidates = try candidates(db, MatchQuery(for: u, identifier: settings.identifier), source: source)
             }
-            if let email = u.email, !email.isEmpty, email != linked?.email {
-                view.emailHolder = try db.first("SELECT \(Self.userColumns) FROM users WHERE email = ? COLLATE NOCASE AND id != ?",
-                                                email, linked?.id ?? -1, map: Self.localUser)
+            // Default matching already found anyone holding the email among the candidates.
+            let holderCovered = linked == nil && settings.identifier == .defaultMatching
+            if !holderCovered, let email = u.email, !email.isEmpty, email != linked?.email {
+                view.emailHolder = try db.first(Queries.emailHolder, email, linked?.id ?? -1, map: Self.localUser)
             }
             if linked?.status == .deactivated {
-                view.seatFree = try activeCount(db) < licenceLimit
+                view.seatFree = try activeCount(db) < batch.licenceLimit
             }
         }
         var d = Rules.decide(e.observation, view: view, settings: settings)
@@ -101,33 +148,27 @@ extension TenantDirectory {
         var userID = linked?.id
         var before = linked
         if let c = d.create {
-            let created = try insertUser(db, c, cause: e.cause)
+            let created = try insertUser(db, c, cause: e.cause, now: batch.now)
             userID = created.id
             before = created
-            try insertLink(db, source: source, sourceUserID: sid, userID: created.id, snapshot: d.snapshot)
+            try insertLink(db, source: source, sourceUserID: sid, userID: created.id, snapshot: d.snapshot, now: batch.now)
         } else if let target = d.linkTo {
-            if link != nil { try db.run("DELETE FROM links WHERE source = ? AND source_user_id = ?", source.rawValue, sid) }
+            if found != nil { try db.run(Queries.deleteLink, source.rawValue, sid) }
             before = try fetchUser(db, id: target)
             userID = target
-            try insertLink(db, source: source, sourceUserID: sid, userID: target, snapshot: d.snapshot)
+            try insertLink(db, source: source, sourceUserID: sid, userID: target, snapshot: d.snapshot, now: batch.now)
             if let u = before {
-                try audit(db, userID: target, action: "linked to \(source.rawValue) user \(sid)", cause: e.cause, before: u, after: u)
+                try audit(db, userID: target, action: "linked to \(source.rawValue) user \(sid)", cause: e.cause, before: u, after: u, now: batch.now)
             }
-        } else if let snapshot = d.snapshot, link != nil {
-            try db.run("""
-                UPDATE links SET name = ?, email = ?, role = ?, custom_role = ?, active = ?, suspended = ?, source_updated_at = ?
-                WHERE source = ? AND source_user_id = ?
-                """, snapshot.name, snapshot.email, snapshot.role, snapshot.customRole, snapshot.active,
-                snapshot.suspended, snapshot.updatedAt?.nanoseconds, source.rawValue, sid)
+        } else if let snapshot = d.snapshot, found != nil {
+            try db.run(Queries.updateLinkSnapshot, snapshot.name, snapshot.email, snapshot.role, snapshot.customRole, snapshot.active,
+                       snapshot.suspended, snapshot.updatedAt?.nanoseconds, source.rawValue, sid)
         }
 
         if var after = d.update, let b = before {
-            if case .deferred(let runID) = mode, after.status == .deactivated, b.status != .deactivated, let uid = userID {
-                try db.run("""
-                    INSERT INTO deactivations (source, source_user_id, user_id, run_id, reason, state) VALUES (?, ?, ?, ?, ?, 'deferred')
-                    ON CONFLICT (source, source_user_id) DO UPDATE SET user_id = excluded.user_id, run_id = excluded.run_id,
-                    reason = excluded.reason, state = 'deferred'
-                    """, source.rawValue, sid, uid, runID, after.reason ?? "deactivated in source")
+            if case .deferred(let runID) = batch.mode, after.status == .deactivated, b.status != .deactivated, let uid = userID {
+                try db.run(Queries.deferDeactivation, source.rawValue, sid, uid, runID, after.reason ?? "deactivated in source")
+                batch.deactivationsExist = true
                 after.status = b.status
                 after.deactivatedBy = b.deactivatedBy
                 after.reason = b.reason
@@ -136,36 +177,30 @@ extension TenantDirectory {
                 if d.effects.isEmpty { d.effects = [.unchanged] }
                 d.update = after == b ? nil : after
             }
-            try updateUser(db, from: b, to: after, action: Self.action(for: d.effects), cause: e.cause)
+            try updateUser(db, from: b, to: after, action: Self.action(for: d.effects), cause: e.cause, now: batch.now)
         }
-        if case .seen = e.observation, !wantsDeactivation, !d.effects.contains(.stale) {
+        if batch.deactivationsExist, case .seen = e.observation, !wantsDeactivation, !d.effects.contains(.stale) {
             // Seen in scope again: any deactivation an earlier run deferred or held is moot.
-            try db.run("DELETE FROM deactivations WHERE source = ? AND source_user_id = ?", source.rawValue, sid)
+            try db.run(Queries.deleteDeactivation, source.rawValue, sid)
         }
         if let c = d.conflict {
-            let now = Clock.nowText()
-            try db.run("""
-                INSERT INTO conflicts (source, source_user_id, kind, detail, user_ids, first_seen, last_seen)
-                VALUES (?, ?, ?, ?, ?, ?, ?)
-                ON CONFLICT (source, source_user_id) DO UPDATE SET kind = excluded.kind, detail = excluded.detail,
-                user_ids = excluded.user_ids, last_seen = excluded.last_seen
-                """, source.rawValue, sid, c.kind.rawValue, c.detail, c.userIDs.map(String.init).joined(separator: ","), now, now)
-        } else if d.settles {
-            try db.run("DELETE FROM conflicts WHERE source = ? AND source_user_id = ?", source.rawValue, sid)
+            try db.run(Queries.upsertConflict, source.rawValue, sid, c.kind.rawValue, c.detail,
+                       c.userIDs.map(String.init).joined(separator: ","), batch.now, batch.now)
+            batch.conflictsExist = true
+        } else if d.settles, batch.conflictsExist {
+            try db.run(Queries.deleteConflict, source.rawValue, sid)
         }
         return d
     }
 
-    static func action(for effects: Set<Decision.Effect>) -> String {
-        let names = effects.subtracting([.unchanged, .linked, .created, .conflict]).map(\.rawValue).sorted()
+    static func action(for effects: Decision.Effects) -> String {
+        let names = effects.subtracting([.unchanged, .linked, .created, .conflict]).names
         return names.isEmpty ? "updated" : names.joined(separator: "+")
     }
 
-    private func insertLink(_ db: Connection, source: SourceKind, sourceUserID: String, userID: Int64, snapshot: LinkSnapshot?) throws {
-        try db.run("""
-            INSERT INTO links (source, source_user_id, user_id, name, email, role, custom_role, active, suspended, source_updated_at, linked_at)
-            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-            """, source.rawValue, sourceUserID, userID, snapshot?.name, snapshot?.email, snapshot?.role, snapshot?.customRole,
-            snapshot?.active, snapshot?.suspended, snapshot?.updatedAt?.nanoseconds, Clock.nowText())
+    private func insertLink(_ db: Connection, source: SourceKind, sourceUserID: String, userID: Int64, snapshot: LinkSnapshot?,
+                            now: String) throws {
+        try db.run(Queries.insertLink, source.rawValue, sourceUserID, userID, snapshot?.name, snapshot?.email, snapshot?.role,
+                   snapshot?.customRole, snapshot?.active, snapshot?.suspended, snapshot?.updatedAt?.nanoseconds, now)
     }
 }

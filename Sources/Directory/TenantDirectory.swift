@@ -104,54 +104,50 @@ enum DataDirectory {
 // MARK: - Row mapping shared by the extensions
 
 extension TenantDirectory {
-    static let userColumns = "id, name, email, username, external_id, status, deactivated_by, reason, origin, status_before_deactivation, created_at, updated_at"
+    static let userColumns = Queries.userColumns
 
-    static func localUser(_ r: Row) -> LocalUser {
-        LocalUser(id: r.int(0), name: r.text(1), email: r.optionalText(2), username: r.optionalText(3),
-                  externalID: r.optionalText(4), status: LocalUser.Status(rawValue: r.text(5)) ?? .pending,
-                  deactivatedBy: r.optionalText(6).flatMap(LocalUser.Deactivator.init(rawValue:)),
-                  reason: r.optionalText(7), origin: LocalUser.Origin(rawValue: r.text(8)) ?? .manual,
-                  statusBeforeDeactivation: r.optionalText(9).flatMap(LocalUser.Status.init(rawValue:)))
+    static func localUser(_ r: Row) -> LocalUser { localUser(r, offset: 0) }
+
+    static func localUser(_ r: Row, offset o: Int32) -> LocalUser {
+        LocalUser(id: r.int(o), name: r.text(o + 1), email: r.optionalText(o + 2), username: r.optionalText(o + 3),
+                  externalID: r.optionalText(o + 4), status: LocalUser.Status(rawValue: r.text(o + 5)) ?? .pending,
+                  deactivatedBy: r.optionalText(o + 6).flatMap(LocalUser.Deactivator.init(rawValue:)),
+                  reason: r.optionalText(o + 7), origin: LocalUser.Origin(rawValue: r.text(o + 8)) ?? .manual,
+                  statusBeforeDeactivation: r.optionalText(o + 9).flatMap(LocalUser.Status.init(rawValue:)))
     }
 
     func fetchUser(_ db: Connection, id: Int64) throws -> LocalUser? {
-        try db.first("SELECT \(Self.userColumns) FROM users WHERE id = ?", id, map: Self.localUser)
+        try db.first(Queries.userByID, id, map: Self.localUser)
     }
 
-    func insertUser(_ db: Connection, _ u: NewLocalUser, cause: Cause) throws -> LocalUser {
-        let now = Clock.nowText()
+    func insertUser(_ db: Connection, _ u: NewLocalUser, cause: Cause, now: String = Clock.nowText()) throws -> LocalUser {
         do {
-            try db.run("""
-                INSERT INTO users (name, email, username, external_id, status, origin, created_at, updated_at)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?)
-                """, u.name, u.email, u.username, u.externalID, u.status.rawValue, u.origin.rawValue, now, now)
+            try db.run(Queries.insertUser, u.name, u.email, u.username, u.externalID, u.status.rawValue, u.origin.rawValue, now, now)
         } catch let e as SQLiteError where e.isUniqueViolation {
             throw DirectoryError(tenant: tenant, message: uniqueMessage(db, email: u.email, username: u.username, externalID: u.externalID), isUserError: true)
         }
         let user = LocalUser(id: db.lastInsertRowID, name: u.name, email: u.email, username: u.username,
                              externalID: u.externalID, status: u.status, origin: u.origin)
-        try audit(db, userID: user.id, action: "created", cause: cause, before: nil, after: user)
+        try audit(db, userID: user.id, action: "created", cause: cause, before: nil, after: user, now: now)
         return user
     }
 
-    func updateUser(_ db: Connection, from before: LocalUser, to after: LocalUser, action: String, cause: Cause) throws {
+    func updateUser(_ db: Connection, from before: LocalUser, to after: LocalUser, action: String, cause: Cause,
+                    now: String = Clock.nowText()) throws {
         guard before != after else { return }
         do {
-            try db.run("""
-                UPDATE users SET name = ?, email = ?, username = ?, external_id = ?, status = ?, deactivated_by = ?,
-                reason = ?, status_before_deactivation = ?, updated_at = ? WHERE id = ?
-                """, after.name, after.email, after.username, after.externalID, after.status.rawValue,
+            try db.run(Queries.updateUser, after.name, after.email, after.username, after.externalID, after.status.rawValue,
                 after.deactivatedBy?.rawValue, after.reason, after.statusBeforeDeactivation?.rawValue,
-                Clock.nowText(), after.id)
+                now, after.id)
         } catch let e as SQLiteError where e.isUniqueViolation {
             throw DirectoryError(tenant: tenant, message: uniqueMessage(db, email: after.email, username: after.username, externalID: after.externalID, except: after.id), isUserError: true)
         }
-        try audit(db, userID: after.id, action: action, cause: cause, before: before, after: after)
+        try audit(db, userID: after.id, action: action, cause: cause, before: before, after: after, now: now)
     }
 
-    func audit(_ db: Connection, userID: Int64, action: String, cause: Cause, before: LocalUser?, after: LocalUser?) throws {
-        try db.run("INSERT INTO audit (user_id, at, action, cause_kind, cause, before, after) VALUES (?, ?, ?, ?, ?, ?, ?)",
-                   userID, Clock.nowText(), action, cause.kind, cause.reference,
+    func audit(_ db: Connection, userID: Int64, action: String, cause: Cause, before: LocalUser?, after: LocalUser?,
+               now: String = Clock.nowText()) throws {
+        try db.run(Queries.insertAudit, userID, now, action, cause.kind, cause.reference,
                    before.map(AuditJSON.encode), after.map(AuditJSON.encode))
     }
 

@@ -137,6 +137,7 @@ public final class HTTPClient: @unchecked Sendable {
                 let name = line[..<colon].lowercased()
                 let value = String(line[line.index(after: colon)...]).trimmed
                 sink.headers.append((name, value))
+                if name == "content-length", let n = Int(value), n <= sink.limit { sink.body.reserveCapacity(n) }
             }
             return n
         }

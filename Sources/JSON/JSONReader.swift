@@ -1,3 +1,7 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
 /// A pull reader over JSON bytes that decodes only the fields a caller asks for and skips
 /// the rest without building a tree.
 ///
@@ -5,12 +9,22 @@
 /// of which the rules need ten: Foundation's decoders spend ~10 µs a user building values
 /// nobody reads. Syntax is still checked for everything, read or skipped.
 public struct JSONReader {
-    public let bytes: [UInt8]
+    /// The bytes being read; valid only inside `read(_:_:)`.
+    @usableFromInline let bytes: UnsafeBufferPointer<UInt8>
     public private(set) var position: Int
 
-    public init(_ bytes: [UInt8]) {
+    init(_ bytes: UnsafeBufferPointer<UInt8>) {
         self.bytes = bytes
         self.position = 0
+    }
+
+    /// Reads `data` with `body`. The reader and the keys it hands out point into `data`
+    /// and must not escape `body` (which is what lets them skip reference counting).
+    public static func read<T>(_ data: [UInt8], _ body: (inout JSONReader) throws -> T) rethrows -> T {
+        try data.withUnsafeBufferPointer { buf in
+            var reader = JSONReader(buf)
+            return try body(&reader)
+        }
     }
 
     public enum Kind: Sendable { case object, array, string, number, bool, null }
@@ -136,7 +150,7 @@ public struct JSONReader {
         while position < bytes.count {
             let c = bytes[position]
             if c == UInt8(ascii: "\"") {
-                let s = String(decoding: bytes[start..<position], as: UTF8.self)
+                let s = String(decoding: UnsafeBufferPointer(rebasing: bytes[start..<position]), as: UTF8.self)
                 position += 1
                 return s
             }
@@ -148,7 +162,7 @@ public struct JSONReader {
     }
 
     private mutating func readEscaped(from start: Int) throws -> String {
-        var out = Array(bytes[start..<position])
+        var out = Array(UnsafeBufferPointer(rebasing: bytes[start..<position]))
         while position < bytes.count {
             let c = bytes[position]
             position += 1
@@ -208,7 +222,7 @@ public struct JSONReader {
         guard try peek() == .number else { throw fail("expected a number") }
         let start = position
         try scanNumber()
-        return String(decoding: bytes[start..<position], as: UTF8.self)
+        return String(decoding: UnsafeBufferPointer(rebasing: bytes[start..<position]), as: UTF8.self)
     }
 
     public mutating func readInt64() throws -> Int64 {
@@ -298,24 +312,30 @@ public struct JSONReader {
 
 /// An object key, compared against literals without allocating.
 public struct JSONKey {
-    let bytes: [UInt8]
-    let range: Range<Int>
-    let decoded: String?
+    @usableFromInline let bytes: UnsafeBufferPointer<UInt8>
+    @usableFromInline let range: Range<Int>
+    @usableFromInline let decoded: String?
 
-    public static func == (key: JSONKey, literal: StaticString) -> Bool {
-        if let d = key.decoded { return d == literal.description }
-        let n = literal.utf8CodeUnitCount
-        guard key.range.count == n else { return false }
-        let p = literal.utf8Start
-        var i = 0
-        var j = key.range.lowerBound
-        while i < n {
-            if key.bytes[j] != p[i] { return false }
-            i += 1
-            j += 1
-        }
-        return true
+    init(bytes: UnsafeBufferPointer<UInt8>, range: Range<Int>, decoded: String?) {
+        self.bytes = bytes
+        self.range = range
+        self.decoded = decoded
     }
 
-    public var string: String { decoded ?? String(decoding: bytes[range], as: UTF8.self) }
+    @inlinable
+    public static func == (key: JSONKey, literal: StaticString) -> Bool {
+        let n = literal.utf8CodeUnitCount
+        if let d = key.decoded { return d == literal.description }
+        // Length and first byte reject almost every non-matching key at once.
+        guard key.range.count == n, n > 0 else { return n == 0 && key.range.isEmpty }
+        let p = literal.utf8Start
+        let k = key.bytes.baseAddress! + key.range.lowerBound
+        guard k[0] == p[0] else { return false }
+        return memcmp(k, p, n) == 0
+    }
+
+    public var string: String { decoded ?? String(decoding: UnsafeBufferPointer(rebasing: bytes[range]), as: UTF8.self) }
+
+    /// The key's length in bytes, for a cheap first dispatch before comparing text.
+    @inlinable public var count: Int { decoded?.utf8.count ?? range.count }
 }

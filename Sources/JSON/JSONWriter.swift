@@ -3,6 +3,10 @@
 public enum JSONWriter {
     /// `s` as a JSON string literal, with the escapes RFC 8259 requires.
     public static func quote(_ s: String) -> String {
+        // Most text needs no escaping: check the bytes once and copy in one piece.
+        if !s.utf8.contains(where: { $0 < 0x20 || $0 == UInt8(ascii: "\"") || $0 == UInt8(ascii: "\\") }) {
+            return "\"" + s + "\""
+        }
         var out = "\""
         out.reserveCapacity(s.utf8.count + 2)
         for scalar in s.unicodeScalars {

@@ -33,6 +33,9 @@ public struct Reconciler: Sendable {
     public let licenceLimit: Int
     public let maxDeactivations: Int?
     public let progress: (@Sendable (RunProgress) -> Void)?
+    /// Users applied per transaction: a few pages' worth amortises the commit (and its
+    /// fsync) while memory stays bounded by this number, whatever the tenant's size.
+    public var batchSize = 1000
 
     public init(directory: TenantDirectory, source: any Source, settings: SyncSettings, licenceLimit: Int,
                 maxDeactivations: Int?, progress: (@Sendable (RunProgress) -> Void)? = nil) {
@@ -57,15 +60,24 @@ public struct Reconciler: Sendable {
             return RunReport(runID: 0, kind: .full, outcome: .failed, pages: 0, counts: counts, error: "\(error)", seconds: 0)
         }
         do {
+            var pending: [SourceUser] = []
+            pending.reserveCapacity(batchSize + 100)
+            func flush() throws {
+                guard !pending.isEmpty else { return }
+                let decisions = try directory.apply(pending.map { Evidence(.seen($0), cause: .run(runID)) }, settings: settings,
+                                                    licenceLimit: licenceLimit, mode: .deferred(runID: runID))
+                for d in decisions { counts.add(d) }
+                pending.removeAll(keepingCapacity: true)
+            }
             try await source.listUsers { users in
                 pages += 1
                 counts.fetched += users.count
-                let decisions = try directory.apply(users.map { Evidence(.seen($0), cause: .run(runID)) }, settings: settings,
-                                                    licenceLimit: licenceLimit, mode: .deferred(runID: runID))
-                for d in decisions { counts.add(d) }
+                pending.append(contentsOf: users)
+                if pending.count >= batchSize { try flush() }
                 progress?(RunProgress(pages: pages, users: counts.fetched, seconds: Date().timeIntervalSince(started)))
                 if pages % 50 == 0 { try directory.recordRun(runID, pages: pages, counts: counts) }
             }
+            try flush()
             try await markAuthHealthy()
         } catch {
             let message = "stopped at page \(pages + 1) after \(counts.fetched) users: \(error)"

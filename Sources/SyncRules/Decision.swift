@@ -13,11 +13,11 @@ public struct Decision: Sendable, Equatable {
     public var conflict: Conflict?
     /// Whether this observation settled the source user, clearing conflicts recorded for it.
     public var settles: Bool
-    public var effects: Set<Effect>
+    public var effects: Effects
 
     public init(create: NewLocalUser? = nil, linkTo: Int64? = nil, update: LocalUser? = nil,
                 snapshot: LinkSnapshot? = nil, conflict: Conflict? = nil, settles: Bool = false,
-                effects: Set<Effect> = []) {
+                effects: Effects = []) {
         self.create = create
         self.linkTo = linkTo
         self.update = update
@@ -30,10 +30,32 @@ public struct Decision: Sendable, Equatable {
     public static let stale = Decision(effects: [.stale])
     public static let ignored = Decision(effects: [.ignored])
 
-    /// The kinds of change, used for run counts and metrics.
-    public enum Effect: String, Sendable, Hashable, CaseIterable {
-        case created, linked, renamed, emailChanged = "email_changed", deactivated, restored
-        case unchanged, conflict, stale, ignored
+    /// The kinds of change, used for run counts, audit actions and metrics. A bit set, as
+    /// every decision carries one and most carry a single bit.
+    public struct Effects: OptionSet, Sendable, Hashable {
+        public let rawValue: UInt16
+        public init(rawValue: UInt16) { self.rawValue = rawValue }
+
+        public static let created = Effects(rawValue: 1 << 0)
+        public static let linked = Effects(rawValue: 1 << 1)
+        public static let renamed = Effects(rawValue: 1 << 2)
+        public static let emailChanged = Effects(rawValue: 1 << 3)
+        public static let deactivated = Effects(rawValue: 1 << 4)
+        public static let restored = Effects(rawValue: 1 << 5)
+        public static let unchanged = Effects(rawValue: 1 << 6)
+        public static let conflict = Effects(rawValue: 1 << 7)
+        public static let stale = Effects(rawValue: 1 << 8)
+        public static let ignored = Effects(rawValue: 1 << 9)
+
+        /// Every effect with its name, in a fixed order.
+        public static let named: [(Effects, String)] = [
+            (.created, "created"), (.linked, "linked"), (.renamed, "renamed"), (.emailChanged, "email_changed"),
+            (.deactivated, "deactivated"), (.restored, "restored"), (.unchanged, "unchanged"), (.conflict, "conflict"),
+            (.stale, "stale"), (.ignored, "ignored"),
+        ]
+
+        /// The names of the effects present, in the fixed order.
+        public var names: [String] { Self.named.filter { contains($0.0) }.map(\.1) }
     }
 }
 

@@ -5,21 +5,26 @@
 /// only "Team Lead" agents. End-users are never in scope. An empty `roles` list means
 /// every non-end-user (Intercom, whose teammates have no roles to pick).
 public struct RoleScope: Sendable, Equatable {
-    public var roles: [String]
+    public let roles: [String]
+    /// Lower-cased once: scope checks run for every user of every page.
+    private let lowered: [String]
 
-    public init(roles: [String]) { self.roles = roles }
+    public init(roles: [String]) {
+        self.roles = roles
+        self.lowered = roles.map { $0.lowercased() }
+    }
 
     /// Every teammate (Intercom).
     public static let everyone = RoleScope(roles: [])
 
     public func includesRole(of user: SourceUser) -> Bool {
-        let role = user.role.lowercased()
-        if role == "end-user" || role == "end_user" { return false }
+        let role = user.role
+        if role.equalsIgnoringASCIICase("end-user") || role.equalsIgnoringASCIICase("end_user") { return false }
         if roles.isEmpty { return true }
-        for wanted in roles {
-            let w = wanted.lowercased()
-            if w == role { return true }
-            if role == "agent" || role == "admin" {
+        let staff = role.equalsIgnoringASCIICase("agent") || role.equalsIgnoringASCIICase("admin")
+        for (wanted, w) in zip(roles, lowered) {
+            if role.equalsIgnoringASCIICase(w) { return true }
+            if staff {
                 if let id = user.customRoleID, id == wanted { return true }
                 if let name = user.customRoleName, name.lowercased() == w { return true }
             }
@@ -32,8 +37,9 @@ public struct RoleScope: Sendable, Equatable {
         if !user.active { return "deleted in source" }
         if user.suspended { return "suspended in source" }
         if !includesRole(of: user) {
-            let role = user.role.lowercased()
-            if role == "end-user" || role == "end_user" { return "downgraded to end-user in source" }
+            if user.role.equalsIgnoringASCIICase("end-user") || user.role.equalsIgnoringASCIICase("end_user") {
+                return "downgraded to end-user in source"
+            }
             let custom = user.customRoleName ?? user.customRoleID
             return "role \(custom.map { "'\($0)'" } ?? "'\(user.role)'") is not among the imported roles"
         }

@@ -16,20 +16,17 @@ public struct SyncCounts: Sendable, Equatable {
     public init() {}
 
     public mutating func add(_ d: Decision) {
-        for e in d.effects {
-            switch e {
-            case .created: created += 1
-            case .linked: linked += 1
-            case .renamed: renamed += 1
-            case .emailChanged: emailChanged += 1
-            case .deactivated: deactivated += 1
-            case .restored: restored += 1
-            case .unchanged: unchanged += 1
-            case .conflict: conflicts += 1
-            case .stale: stale += 1
-            case .ignored: ignored += 1
-            }
-        }
+        let e = d.effects
+        if e.contains(.created) { created += 1 }
+        if e.contains(.linked) { linked += 1 }
+        if e.contains(.renamed) { renamed += 1 }
+        if e.contains(.emailChanged) { emailChanged += 1 }
+        if e.contains(.deactivated) { deactivated += 1 }
+        if e.contains(.restored) { restored += 1 }
+        if e.contains(.unchanged) { unchanged += 1 }
+        if e.contains(.conflict) { conflicts += 1 }
+        if e.contains(.stale) { stale += 1 }
+        if e.contains(.ignored) { ignored += 1 }
     }
 
     public mutating func add(_ o: SyncCounts) {

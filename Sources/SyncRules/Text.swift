@@ -2,7 +2,27 @@ extension StringProtocol {
     /// Without leading and trailing spaces, tabs and newlines (no Foundation here).
     public var trimmedSpaces: String {
         let isSpace: (Character) -> Bool = { $0 == " " || $0 == "\t" || $0 == "\n" || $0 == "\r" }
+        if let f = first, let l = last, !isSpace(f), !isSpace(l) { return String(self) }
         guard let start = firstIndex(where: { !isSpace($0) }), let end = lastIndex(where: { !isSpace($0) }) else { return "" }
         return String(self[start...end])
+    }
+}
+
+extension String {
+    /// ASCII case-insensitive equality without allocating lower-cased copies.
+    public func equalsIgnoringASCIICase(_ other: String) -> Bool {
+        var a = utf8.makeIterator()
+        var b = other.utf8.makeIterator()
+        while true {
+            switch (a.next(), b.next()) {
+            case (nil, nil): return true
+            case (let x?, let y?):
+                if x == y { continue }
+                let lx = x >= 65 && x <= 90 ? x + 32 : x
+                let ly = y >= 65 && y <= 90 ? y + 32 : y
+                if lx != ly { return false }
+            default: return false
+            }
+        }
     }
 }

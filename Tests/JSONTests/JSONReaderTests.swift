@@ -3,15 +3,16 @@ import Testing
 
 @Suite struct JSONReaderTests {
     func read(_ text: String) throws -> [String: String] {
-        var r = JSONReader(Array(text.utf8))
         var out: [String: String] = [:]
-        try r.readObject { r, key in
-            switch try r.peek() {
-            case .string, .number, .bool, .null: out[key.string] = try r.readScalarText() ?? "null"
-            default: try r.skipValue()
+        try JSONReader.read(Array(text.utf8)) { r in
+            try r.readObject { r, key in
+                switch try r.peek() {
+                case .string, .number, .bool, .null: out[key.string] = try r.readScalarText() ?? "null"
+                default: try r.skipValue()
+                }
             }
+            try r.expectEnd()
         }
-        try r.expectEnd()
         return out
     }
 
@@ -25,11 +26,12 @@ import Testing
     }
 
     @Test func keysCompareAgainstLiterals() throws {
-        var r = JSONReader(Array(#"{"name": 1, "na\u006de": 2}"#.utf8))
         var hits = 0
-        try r.readObject { r, key in
-            if key == "name" { hits += 1 }
-            try r.skipValue()
+        try JSONReader.read(Array(#"{"name": 1, "na\u006de": 2}"#.utf8)) { r in
+            try r.readObject { r, key in
+                if key == "name" { hits += 1 }
+                try r.skipValue()
+            }
         }
         #expect(hits == 2)
     }
@@ -38,16 +40,16 @@ import Testing
                       "{\"a\":1} x"])
     func rejectsInvalidJSON(text: String) {
         #expect(throws: JSONReader.SyntaxError.self) {
-            var r = JSONReader(Array(text.utf8))
-            try r.skipValue()
-            try r.expectEnd()
+            try JSONReader.read(Array(text.utf8)) { r in
+                try r.skipValue()
+                try r.expectEnd()
+            }
         }
     }
 
     @Test func unpairedSurrogatesAreRejectedWhenRead() {
         #expect(throws: JSONReader.SyntaxError.self) {
-            var r = JSONReader(Array(#""\ud800""#.utf8))
-            _ = try r.readString()
+            _ = try JSONReader.read(Array(#""\ud800""#.utf8)) { r in try r.readString() }
         }
     }
 

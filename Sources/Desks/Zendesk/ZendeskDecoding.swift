@@ -24,9 +24,13 @@ enum ZendeskDecoding {
         }
     }
 
+    /// Reads `bytes` with `body`, turning syntax errors into `SourceError.malformed`.
+    static func reading<T>(_ bytes: [UInt8], _ body: (inout JSONReader) throws -> T) throws -> T {
+        try wrap { try JSONReader.read(bytes, body) }
+    }
+
     static func usersPage(_ bytes: [UInt8], roleNames: [String: String]) throws -> UsersPage {
-        try wrap {
-            var r = JSONReader(bytes)
+        try reading(bytes) { r in
             var page = UsersPage()
             var sawUsers = false
             try r.readObject { r, key in
@@ -52,8 +56,7 @@ enum ZendeskDecoding {
     }
 
     static func incrementalPage(_ bytes: [UInt8], roleNames: [String: String]) throws -> IncrementalPage {
-        try wrap {
-            var r = JSONReader(bytes)
+        try reading(bytes) { r in
             var page = IncrementalPage()
             try r.readObject { r, key in
                 if key == "users" {
@@ -70,8 +73,7 @@ enum ZendeskDecoding {
     }
 
     static func singleUser(_ bytes: [UInt8], roleNames: [String: String]) throws -> SourceUser {
-        try wrap {
-            var r = JSONReader(bytes)
+        try reading(bytes) { r in
             var found: SourceUser?
             try r.readObject { r, key in if key == "user" { found = try user(&r, roleNames: roleNames) } }
             try r.expectEnd()
@@ -81,8 +83,7 @@ enum ZendeskDecoding {
     }
 
     static func customRoles(_ bytes: [UInt8]) throws -> [String: String] {
-        try wrap {
-            var r = JSONReader(bytes)
+        try reading(bytes) { r in
             var out: [String: String] = [:]
             try r.readObject { r, key in
                 guard key == "custom_roles" else { return }
@@ -112,23 +113,36 @@ enum ZendeskDecoding {
         var fields: [String: String] = [:]
         var updatedAt: Timestamp?
         try r.readObject { r, key in
-            if key == "id" { id = try r.readScalarText() }
-            else if key == "name" { name = try r.readOptionalString() ?? "" }
-            else if key == "email" { email = try r.readOptionalString() }
-            else if key == "role" { role = try r.readOptionalString() ?? "end-user" }
-            else if key == "custom_role_id" { customRoleID = try r.readScalarText() }
-            else if key == "active" { active = try r.readNull() ? true : try r.readBool() }
-            else if key == "suspended" { suspended = try r.readNull() ? false : try r.readBool() }
-            else if key == "external_id" { externalID = try r.readScalarText() }
-            else if key == "updated_at" { updatedAt = try r.readOptionalString().flatMap { Timestamp(iso8601: $0) } }
-            else if key == "user_fields" {
-                if try r.readNull() { return }
-                try r.readObject { r, key in
-                    switch try r.peek() {
-                    case .string, .number, .bool: fields[key.string] = try r.readScalarText()
-                    default: try r.skipValue()
+            // Dispatch on length first: a User has ~40 keys and we read ten.
+            switch key.count {
+            case 2:
+                if key == "id" { id = try r.readScalarText() }
+            case 4:
+                if key == "name" { name = try r.readOptionalString() ?? "" }
+                else if key == "role" { role = try r.readOptionalString() ?? "end-user" }
+            case 5:
+                if key == "email" { email = try r.readOptionalString() }
+            case 6:
+                if key == "active" { active = try r.readNull() ? true : try r.readBool() }
+            case 9:
+                if key == "suspended" { suspended = try r.readNull() ? false : try r.readBool() }
+            case 10:
+                if key == "updated_at" { updatedAt = try r.readOptionalString().flatMap { Timestamp(iso8601: $0) } }
+            case 11:
+                if key == "external_id" { externalID = try r.readScalarText() }
+                else if key == "user_fields" {
+                    if try r.readNull() { return }
+                    try r.readObject { r, key in
+                        switch try r.peek() {
+                        case .string, .number, .bool: fields[key.string] = try r.readScalarText()
+                        default: try r.skipValue()
+                        }
                     }
                 }
+            case 14:
+                if key == "custom_role_id" { customRoleID = try r.readScalarText() }
+            default:
+                break
             }
         }
         guard let id, !id.isEmpty else { throw SourceError.malformed("a user without an id") }

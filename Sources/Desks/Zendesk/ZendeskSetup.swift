@@ -26,9 +26,8 @@ extension ZendeskClient {
         "http_method":"POST","request_format":"json","subscriptions":[\(subs)],"description":"Managed by usersync - do not edit"}}
         """
         let id: String = try await call("\(settings.baseURL)/api/v2/webhooks", method: "POST", body: Array(body.utf8), what: "create webhook") { r in
-            var reader = JSONReader(r.body)
             var id: String?
-            try ZendeskDecoding.wrap {
+            try ZendeskDecoding.reading(r.body) { reader in
                 try reader.readObject { r, key in
                     guard key == "webhook" else { return }
                     try r.readObject { r, key in if key == "id" { id = try r.readScalarText() } }
@@ -38,9 +37,8 @@ extension ZendeskClient {
             return id
         }
         let secret: String = try await call("\(settings.baseURL)/api/v2/webhooks/\(id)/signing_secret", what: "webhook signing secret") { r in
-            var reader = JSONReader(r.body)
             var secret: String?
-            try ZendeskDecoding.wrap {
+            try ZendeskDecoding.reading(r.body) { reader in
                 try reader.readObject { r, key in
                     guard key == "signing_secret" else { return }
                     try r.readObject { r, key in if key == "secret" { secret = try r.readOptionalString() } }
@@ -121,11 +119,10 @@ public struct ZendeskOAuth: Sendable {
         let request = ClientRequest(method: "POST", url: "\(baseURL)/oauth/tokens",
                                     headers: [("Content-Type", "application/json"), ("Accept", "application/json")], body: Array(body.utf8))
         return try await RetryPolicy().run(http, request, what: "oauth token", log: { _ in }) { r in
-            var reader = JSONReader(r.body)
             var access: String?
             var refresh: String?
             var expiresIn: Int64?
-            try ZendeskDecoding.wrap {
+            try ZendeskDecoding.reading(r.body) { reader in
                 try reader.readObject { r, key in
                     if key == "access_token" { access = try r.readOptionalString() }
                     else if key == "refresh_token" { refresh = try r.readOptionalString() }

@@ -1,4 +1,18 @@
 import CSQLite
+import Synchronization
+
+private let sqlCounter = Atomic<Int>(0)
+
+/// A hot-path statement: its text plus a small integer id, so the statement cache is an
+/// array lookup rather than hashing the SQL text on every call.
+struct SQL: Sendable {
+    let text: String
+    let id: Int
+    init(_ text: String) {
+        self.text = text
+        id = sqlCounter.add(1, ordering: .relaxed).oldValue
+    }
+}
 
 /// An error from SQLite with the statement it came from; the store wraps it with the tenant.
 public struct SQLiteError: Error, CustomStringConvertible, Sendable {
@@ -17,6 +31,7 @@ public struct SQLiteError: Error, CustomStringConvertible, Sendable {
 final class Connection {
     let handle: OpaquePointer
     private var statements: [String: Statement] = [:]
+    private var fast: [Statement?] = []
 
     init(path: String) throws {
         var db: OpaquePointer?
@@ -34,6 +49,7 @@ final class Connection {
 
     deinit {
         statements.removeAll()
+        fast.removeAll()
         sqlite3_close_v2(handle)
     }
 
@@ -55,6 +71,42 @@ final class Connection {
         let s = Statement(stmt, connection: self, sql: sql)
         statements[sql] = s
         return s
+    }
+
+    func prepare(_ sql: SQL) throws -> Statement {
+        if sql.id < fast.count, let s = fast[sql.id] { return s }
+        var stmt: OpaquePointer?
+        let rc = sqlite3_prepare_v3(handle, sql.text, -1, UInt32(SQLITE_PREPARE_PERSISTENT), &stmt, nil)
+        guard rc == SQLITE_OK, let stmt else { throw error(rc, sql.text) }
+        let s = Statement(stmt, connection: self, sql: sql.text)
+        if fast.count <= sql.id { fast.append(contentsOf: [Statement?](repeating: nil, count: sql.id - fast.count + 1)) }
+        fast[sql.id] = s
+        return s
+    }
+
+    @discardableResult
+    func run(_ sql: SQL, _ args: SQLBindable?...) throws -> Int {
+        let s = try prepare(sql)
+        try s.bind(args)
+        defer { s.reset() }
+        try s.stepToEnd()
+        return Int(sqlite3_changes(handle))
+    }
+
+    func first<T>(_ sql: SQL, _ args: SQLBindable?..., map: (Row) throws -> T) throws -> T? {
+        let s = try prepare(sql)
+        try s.bind(args)
+        defer { s.reset() }
+        return try s.step() ? try map(Row(stmt: s.stmt)) : nil
+    }
+
+    func query<T>(_ sql: SQL, _ args: SQLBindable?..., map: (Row) throws -> T) throws -> [T] {
+        let s = try prepare(sql)
+        try s.bind(args)
+        defer { s.reset() }
+        var out: [T] = []
+        while try s.step() { out.append(try map(Row(stmt: s.stmt))) }
+        return out
     }
 
     /// Executes a statement that returns no rows.

@@ -1,0 +1,61 @@
+/// The statements the sync hot path runs for every source user, prepared once per
+/// connection and looked up by id.
+enum Queries {
+    static let userColumns = "id, name, email, username, external_id, status, deactivated_by, reason, origin, status_before_deactivation, created_at, updated_at"
+
+    static let linkedUser = SQL("""
+        SELECT u.id, u.name, u.email, u.username, u.external_id, u.status, u.deactivated_by, u.reason, u.origin,
+        u.status_before_deactivation, u.created_at, u.updated_at,
+        l.name, l.email, l.role, l.custom_role, l.active, l.suspended, l.source_updated_at
+        FROM links l JOIN users u ON u.id = l.user_id WHERE l.source = ? AND l.source_user_id = ?
+        """)
+    /// `linkedUser` for many source users: append `?,?,…)`.
+    static let linkedUsersPrefix = """
+        SELECT l.source_user_id, u.id, u.name, u.email, u.username, u.external_id, u.status, u.deactivated_by, u.reason,
+        u.origin, u.status_before_deactivation, u.created_at, u.updated_at,
+        l.name, l.email, l.role, l.custom_role, l.active, l.suspended, l.source_updated_at
+        FROM links l JOIN users u ON u.id = l.user_id WHERE l.source = ? AND l.source_user_id IN (
+        """
+    static let candidateColumns = userColumns + ", (SELECT l.source_user_id FROM links l WHERE l.user_id = users.id AND l.source = ?)"
+    static let byExternalID = SQL("SELECT \(candidateColumns) FROM users WHERE external_id = ? COLLATE NOCASE")
+    static let byEmailOrUsername = SQL("SELECT \(candidateColumns) FROM users WHERE email = ? COLLATE NOCASE OR username = ? COLLATE NOCASE ORDER BY id")
+    static let byExternalIDOrUsername = SQL("SELECT \(candidateColumns) FROM users WHERE external_id = ? COLLATE NOCASE OR username = ? COLLATE NOCASE ORDER BY id")
+    static let emailHolder = SQL("SELECT \(userColumns) FROM users WHERE email = ? COLLATE NOCASE AND id != ?")
+    static let activeCount = SQL("SELECT count(*) FROM users WHERE status = 'active'")
+    static let userByID = SQL("SELECT \(userColumns) FROM users WHERE id = ?")
+    static let insertUser = SQL("""
+        INSERT INTO users (name, email, username, external_id, status, origin, created_at, updated_at)
+        VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+        """)
+    static let updateUser = SQL("""
+        UPDATE users SET name = ?, email = ?, username = ?, external_id = ?, status = ?, deactivated_by = ?,
+        reason = ?, status_before_deactivation = ?, updated_at = ? WHERE id = ?
+        """)
+    static let insertAudit = SQL("INSERT INTO audit (user_id, at, action, cause_kind, cause, before, after) VALUES (?, ?, ?, ?, ?, ?, ?)")
+    static let insertLink = SQL("""
+        INSERT INTO links (source, source_user_id, user_id, name, email, role, custom_role, active, suspended, source_updated_at, linked_at)
+        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+        """)
+    static let updateLinkSnapshot = SQL("""
+        UPDATE links SET name = ?, email = ?, role = ?, custom_role = ?, active = ?, suspended = ?, source_updated_at = ?
+        WHERE source = ? AND source_user_id = ?
+        """)
+    static let deleteLink = SQL("DELETE FROM links WHERE source = ? AND source_user_id = ?")
+    static let deferDeactivation = SQL("""
+        INSERT INTO deactivations (source, source_user_id, user_id, run_id, reason, state) VALUES (?, ?, ?, ?, ?, 'deferred')
+        ON CONFLICT (source, source_user_id) DO UPDATE SET user_id = excluded.user_id, run_id = excluded.run_id,
+        reason = excluded.reason, state = 'deferred'
+        """)
+    static let deleteDeactivation = SQL("DELETE FROM deactivations WHERE source = ? AND source_user_id = ?")
+    static let anyDeactivation = SQL("SELECT EXISTS (SELECT 1 FROM deactivations WHERE source = ?)")
+    static let upsertConflict = SQL("""
+        INSERT INTO conflicts (source, source_user_id, kind, detail, user_ids, first_seen, last_seen)
+        VALUES (?, ?, ?, ?, ?, ?, ?)
+        ON CONFLICT (source, source_user_id) DO UPDATE SET kind = excluded.kind, detail = excluded.detail,
+        user_ids = excluded.user_ids, last_seen = excluded.last_seen
+        """)
+    static let deleteConflict = SQL("DELETE FROM conflicts WHERE source = ? AND source_user_id = ?")
+    static let anyConflict = SQL("SELECT EXISTS (SELECT 1 FROM conflicts WHERE source = ?)")
+    static let markSeenZendesk = SQL("INSERT OR IGNORE INTO temp.seen_zendesk (source_user_id) VALUES (?)")
+    static let markSeenIntercom = SQL("INSERT OR IGNORE INTO temp.seen_intercom (source_user_id) VALUES (?)")
+}
