@@ -45,6 +45,7 @@ let package = Package(
         // Test helpers: temporary folders, the simulator process, raw sockets.
         .target(name: "TestSupport", dependencies: ["HTTPClient"], path: "Tests/TestSupport"),
         .testTarget(name: "JSONTests", dependencies: ["JSON"]),
+        .testTarget(name: "HTTPServerTests", dependencies: ["HTTPServer", "TestSupport"]),
         .testTarget(name: "SyncRulesTests", dependencies: ["SyncRules"]),
         .testTarget(name: "DirectoryTests", dependencies: ["Directory", "SyncRules", "CSQLite"], exclude: ["Fixtures"]),
         .testTarget(name: "ConfigTests", dependencies: ["Config", "SyncRules"]),

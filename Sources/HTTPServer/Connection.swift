@@ -8,7 +8,7 @@ final class Connection {
         /// Reading the body of `request`; `early` is a refusal answered once the body is consumed.
         case body(head: HTTPRequestHead, route: Router.Route?, parameters: [String: String], early: HTTPResponse?)
         /// A handler is working on a request.
-        case inFlight(head: HTTPRequestHead)
+        case inFlight(head: HTTPRequestHead, route: String)
         /// Response sent with `Connection: close`; draining input until the peer closes.
         case closing(since: UInt64)
     }

@@ -222,10 +222,13 @@ final class EventLoop: @unchecked Sendable {
         }
     }
 
+    /// Decides what a request gets before its body is read, in SPEC order: route (404/405),
+    /// then size (413, from Content-Length), then the route's own pre-check.
     private func startBody(_ c: Connection, _ head: HTTPRequestHead) {
         var early: HTTPResponse?
         var route: Router.Route?
         var params: [String: String] = [:]
+        let tooLarge = (head.contentLength ?? 0) > config.maxBodyBytes
         if let refusal = head.refusal {
             early = .error(refusal.status, refusal.reason)
         } else {
@@ -238,18 +241,20 @@ final class EventLoop: @unchecked Sendable {
                 route = r
                 params = p
                 early = r.precheck?(head, p)
+                if early == nil && tooLarge { early = .error(413, "body larger than \(config.maxBodyBytes) bytes") }
             }
         }
-        if let e = early, head.expectContinue, head.hasBody {
-            // Refused before the body was sent: answer instead of 100, then close.
+        if let e = early {
             shared.observe(route?.pattern ?? "unmatched", head.method, e.status)
-            queue(c, e, head: head, forceClose: true)
-            return
-        }
-        if early == nil, head.expectContinue, head.hasBody {
+            // A body we will not read (too large, or never sent because we refused before
+            // 100 Continue) ends the connection after the answer.
+            if tooLarge || (head.expectContinue && head.hasBody) {
+                queue(c, e, head: head, forceClose: true)
+                return
+            }
+        } else if head.expectContinue, head.hasBody {
             c.output.append(contentsOf: Array("HTTP/1.1 100 Continue\r\n\r\n".utf8))
         }
-        if let e = early { shared.observe(route?.pattern ?? "unmatched", head.method, e.status) }
         c.phase = .body(head: head, route: route, parameters: params, early: early)
     }
 
@@ -257,7 +262,7 @@ final class EventLoop: @unchecked Sendable {
         var request = request
         request.parameters = parameters
         request.route = route.pattern
-        c.phase = .inFlight(head: request.head)
+        c.phase = .inFlight(head: request.head, route: route.pattern)
         c.dispatching = true
         route.handler(request, Responder(loop: self, connectionID: c.id, fd: c.fd))
         c.dispatching = false
@@ -270,15 +275,10 @@ final class EventLoop: @unchecked Sendable {
     }
 
     private func complete(_ c: Connection, _ response: HTTPResponse) {
-        guard case .inFlight(let head) = c.phase else { return }
-        shared.observe(headRoute(head), head.method, response.status)
+        guard case .inFlight(let head, let pattern) = c.phase else { return }
+        shared.observe(pattern, head.method, response.status)
         c.phase = .idle
         queue(c, response, head: head)
-    }
-
-    private func headRoute(_ head: HTTPRequestHead) -> String {
-        if case .found(let r, _) = router.match(method: head.method, path: head.path) { return r.pattern }
-        return "unmatched"
     }
 
     private func queue(_ c: Connection, _ response: HTTPResponse, head: HTTPRequestHead?, forceClose: Bool = false) {
@@ -355,7 +355,7 @@ final class EventLoop: @unchecked Sendable {
             case .inFlight:
                 break
             case .closing(let since):
-                if now - since > 2000 { closeConnection(c) }
+                if draining || now - since > 2000 { closeConnection(c) }
             }
         }
     }
@@ -366,8 +366,11 @@ final class EventLoop: @unchecked Sendable {
         epoll_ctl(epfd, EPOLL_CTL_DEL, listenFD, nil)
         close(listenFD)
         listenFD = -1
-        for c in Array(connections.values) {
-            if case .idle = c.phase, c.output.isEmpty { closeConnection(c) }
+        for c in Array(connections.values) where c.output.isEmpty {
+            switch c.phase {
+            case .idle, .closing: closeConnection(c)
+            default: break
+            }
         }
     }
 

@@ -246,9 +246,6 @@ public struct RequestParser {
         if hosts > 1 { return bad("more than one Host header") }
         var refusal: HTTPRequestHead.Refusal?
         if version == .http11 && hosts == 0 { refusal = .init(status: 400, reason: "missing Host header") }
-        if let n = contentLength, n > limits.maxBodyBytes {
-            return .failure(Failure(status: 413, reason: "body larger than \(limits.maxBodyBytes) bytes", close: true))
-        }
         let keepAlive: Bool
         if connectionTokens.contains("close") {
             keepAlive = false
