@@ -40,3 +40,84 @@ extension TenantDirectory {
         }
     }
 }
+
+/// A verified webhook event to store durably before it is acknowledged.
+public struct NewInboxEvent: Sendable {
+    public var source: SourceKind
+    public var eventID: String
+    public var type: String
+    public var sourceUserID: String?
+    public var body: [UInt8]
+    /// Unknown event types are stored already settled as ignored.
+    public var ignored: Bool
+
+    public init(source: SourceKind, eventID: String, type: String, sourceUserID: String?, body: [UInt8], ignored: Bool) {
+        self.source = source
+        self.eventID = eventID
+        self.type = type
+        self.sourceUserID = sourceUserID
+        self.body = body
+        self.ignored = ignored
+    }
+}
+
+extension TenantDirectory {
+    /// Stores events in one transaction (one fsync for the whole group). Returns, per event,
+    /// whether it was new (false: the same event id was stored before).
+    public func store(_ events: [NewInboxEvent]) throws -> [Bool] {
+        guard !events.isEmpty else { return [] }
+        return try write { db in
+            let now = Clock.nowText()
+            var out: [Bool] = []
+            out.reserveCapacity(events.count)
+            var sources = Set<SourceKind>()
+            for e in events {
+                let n = try db.run(Queries.insertInbox, e.source.rawValue, e.eventID, e.type, e.sourceUserID, now, e.body,
+                                   e.ignored ? "ignored" : "pending", e.ignored ? now : nil)
+                out.append(n > 0)
+                sources.insert(e.source)
+            }
+            for s in sources { try db.run(Queries.touchLastEvent, s.rawValue, now) }
+            return out
+        }
+    }
+
+    /// Events waiting to be applied (pending, or failed and due again), oldest first.
+    public func openEvents(source: SourceKind, limit: Int, now: Int64) throws -> [InboxEvent] {
+        try read { db in
+            try db.query(Queries.openInbox, source.rawValue, now, limit, map: Self.inboxEvent)
+        }
+    }
+
+    /// When the earliest failed event is due again (unix seconds), if any.
+    public func nextRetry(source: SourceKind) throws -> Int64? {
+        try read { db in try db.first(Queries.nextRetry, source.rawValue) { $0.optionalInt(0) } ?? nil }
+    }
+
+    /// Settles events with no directory change (ignored types, no-op events).
+    public func markApplied(_ seqs: [Int64], status: String = "applied", note: String? = nil) throws {
+        guard !seqs.isEmpty else { return }
+        try write { db in try complete(db, seqs, status: status, note: note) }
+    }
+
+    func complete(_ db: Connection, _ seqs: [Int64], status: String = "applied", note: String? = nil) throws {
+        let now = Clock.nowText()
+        for seq in seqs { try db.run(Queries.completeInbox, status, now, note, seq) }
+    }
+
+    /// Records a failed attempt; the event stays open and is retried at `retryAt` (unix seconds).
+    public func markFailed(_ seq: Int64, error: String, retryAt: Int64) throws {
+        _ = try write { db in try db.run(Queries.failInbox, error, retryAt, seq) }
+    }
+
+    /// Counts of inbox events by status, for metrics.
+    public func inboxCounts() throws -> [String: Int] {
+        try read { db in
+            var out: [String: Int] = [:]
+            for (s, n) in try db.query("SELECT status, count(*) FROM inbox GROUP BY status", map: { ($0.text(0), Int($0.int(1))) }) {
+                out[s] = n
+            }
+            return out
+        }
+    }
+}

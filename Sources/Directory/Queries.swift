@@ -6,14 +6,14 @@ enum Queries {
     static let linkedUser = SQL("""
         SELECT u.id, u.name, u.email, u.username, u.external_id, u.status, u.deactivated_by, u.reason, u.origin,
         u.status_before_deactivation, u.created_at, u.updated_at,
-        l.name, l.email, l.role, l.custom_role, l.active, l.suspended, l.source_updated_at
+        l.name, l.email, l.role, l.custom_role, l.active, l.suspended, l.source_updated_at, l.custom_role_name
         FROM links l JOIN users u ON u.id = l.user_id WHERE l.source = ? AND l.source_user_id = ?
         """)
     /// `linkedUser` for many source users: append `?,?,…)`.
     static let linkedUsersPrefix = """
         SELECT l.source_user_id, u.id, u.name, u.email, u.username, u.external_id, u.status, u.deactivated_by, u.reason,
         u.origin, u.status_before_deactivation, u.created_at, u.updated_at,
-        l.name, l.email, l.role, l.custom_role, l.active, l.suspended, l.source_updated_at
+        l.name, l.email, l.role, l.custom_role, l.active, l.suspended, l.source_updated_at, l.custom_role_name
         FROM links l JOIN users u ON u.id = l.user_id WHERE l.source = ? AND l.source_user_id IN (
         """
     static let candidateColumns = userColumns + ", (SELECT l.source_user_id FROM links l WHERE l.user_id = users.id AND l.source = ?)"
@@ -33,12 +33,13 @@ enum Queries {
         """)
     static let insertAudit = SQL("INSERT INTO audit (user_id, at, action, cause_kind, cause, before, after) VALUES (?, ?, ?, ?, ?, ?, ?)")
     static let insertLink = SQL("""
-        INSERT INTO links (source, source_user_id, user_id, name, email, role, custom_role, active, suspended, source_updated_at, linked_at)
-        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+        INSERT INTO links (source, source_user_id, user_id, name, email, role, custom_role, active, suspended, source_updated_at,
+        linked_at, custom_role_name)
+        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
         """)
     static let updateLinkSnapshot = SQL("""
-        UPDATE links SET name = ?, email = ?, role = ?, custom_role = ?, active = ?, suspended = ?, source_updated_at = ?
-        WHERE source = ? AND source_user_id = ?
+        UPDATE links SET name = ?, email = ?, role = ?, custom_role = ?, active = ?, suspended = ?, source_updated_at = ?,
+        custom_role_name = ? WHERE source = ? AND source_user_id = ?
         """)
     static let deleteLink = SQL("DELETE FROM links WHERE source = ? AND source_user_id = ?")
     static let deferDeactivation = SQL("""
@@ -58,4 +59,20 @@ enum Queries {
     static let anyConflict = SQL("SELECT EXISTS (SELECT 1 FROM conflicts WHERE source = ?)")
     static let markSeenZendesk = SQL("INSERT OR IGNORE INTO temp.seen_zendesk (source_user_id) VALUES (?)")
     static let markSeenIntercom = SQL("INSERT OR IGNORE INTO temp.seen_intercom (source_user_id) VALUES (?)")
+
+    static let insertInbox = SQL("""
+        INSERT INTO inbox (source, event_id, type, source_user_id, received_at, body, status, applied_at)
+        VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (source, event_id) DO NOTHING
+        """)
+    static let touchLastEvent = SQL("""
+        INSERT INTO source_state (source, last_event_at) VALUES (?, ?)
+        ON CONFLICT (source) DO UPDATE SET last_event_at = excluded.last_event_at
+        """)
+    static let openInbox = SQL("""
+        SELECT seq, source, event_id, type, source_user_id, received_at, status, attempts, last_error, body FROM inbox
+        WHERE source = ? AND status IN ('pending', 'failed') AND next_attempt_at <= ? ORDER BY seq LIMIT ?
+        """)
+    static let nextRetry = SQL("SELECT min(next_attempt_at) FROM inbox WHERE source = ? AND status = 'failed'")
+    static let completeInbox = SQL("UPDATE inbox SET status = ?, applied_at = ?, last_error = ? WHERE seq = ?")
+    static let failInbox = SQL("UPDATE inbox SET status = 'failed', attempts = attempts + 1, last_error = ?, next_attempt_at = ? WHERE seq = ?")
 }

@@ -127,6 +127,9 @@ enum Schema {
             oauth_verifier TEXT
         ) STRICT;
         """),
+        (4, "custom role names on links", """
+        ALTER TABLE links ADD COLUMN custom_role_name TEXT;
+        """),
     ]
 
     static var latestVersion: Int { migrations.last!.version }

@@ -39,9 +39,13 @@ private struct Batch {
 extension TenantDirectory {
     /// Applies a batch of evidence through the sync rules in one transaction, returning
     /// each decision as carried out (deferred deactivations are not counted as done).
+    ///
+    /// `completing` names inbox events this batch settles: they are marked applied in the
+    /// same transaction, so an event is never applied twice, even across a crash.
     public func apply(_ evidence: [Evidence], settings: SyncSettings, licenceLimit: Int,
-                      mode: DeactivationMode = .immediate) throws -> [Decision] {
+                      mode: DeactivationMode = .immediate, completing: [Int64] = []) throws -> [Decision] {
         try write { db in
+            try complete(db, completing)
             let source = settings.source.rawValue
             var batch = Batch(settings: settings, licenceLimit: licenceLimit, mode: mode, now: Clock.nowText(),
                               deactivationsExist: try db.first(Queries.anyDeactivation, source) { $0.bool(0) } ?? false,
@@ -93,7 +97,8 @@ extension TenantDirectory {
         let user = localUser(r, offset: o)
         let snapshot = r.isNull(o + 12) ? nil : LinkSnapshot(
             name: r.text(o + 12), email: r.optionalText(o + 13), role: r.text(o + 14), customRole: r.optionalText(o + 15),
-            active: r.bool(o + 16), suspended: r.bool(o + 17), updatedAt: r.optionalInt(o + 18).map(Timestamp.init(nanoseconds:)))
+            customRoleName: r.optionalText(o + 19), active: r.bool(o + 16), suspended: r.bool(o + 17),
+            updatedAt: r.optionalInt(o + 18).map(Timestamp.init(nanoseconds:)))
         return (Link(source: source, sourceUserID: sourceUserID, userID: user.id, snapshot: snapshot), user)
     }
 
@@ -162,7 +167,7 @@ extension TenantDirectory {
             }
         } else if let snapshot = d.snapshot, found != nil {
             try db.run(Queries.updateLinkSnapshot, snapshot.name, snapshot.email, snapshot.role, snapshot.customRole, snapshot.active,
-                       snapshot.suspended, snapshot.updatedAt?.nanoseconds, source.rawValue, sid)
+                       snapshot.suspended, snapshot.updatedAt?.nanoseconds, snapshot.customRoleName, source.rawValue, sid)
         }
 
         if var after = d.update, let b = before {
@@ -201,6 +206,14 @@ extension TenantDirectory {
     private func insertLink(_ db: Connection, source: SourceKind, sourceUserID: String, userID: Int64, snapshot: LinkSnapshot?,
                             now: String) throws {
         try db.run(Queries.insertLink, source.rawValue, sourceUserID, userID, snapshot?.name, snapshot?.email, snapshot?.role,
-                   snapshot?.customRole, snapshot?.active, snapshot?.suspended, snapshot?.updatedAt?.nanoseconds, now)
+                   snapshot?.customRole, snapshot?.active, snapshot?.suspended, snapshot?.updatedAt?.nanoseconds, now,
+                   snapshot?.customRoleName)
+    }
+}
+
+extension TenantDirectory {
+    /// The snapshot a link last applied, for rebuilding a user from a thin webhook event.
+    public func linkSnapshot(source: SourceKind, sourceUserID: String) throws -> LinkSnapshot? {
+        try read { db in try fetchLinked(db, source: source, sourceUserID: sourceUserID)?.link.snapshot }
     }
 }

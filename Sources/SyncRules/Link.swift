@@ -4,17 +4,22 @@ public struct LinkSnapshot: Sendable, Equatable {
     public var name: String
     public var email: String?
     public var role: String
+    /// The custom role's id (or name when the source gives no id).
     public var customRole: String?
+    /// The custom role's name, kept so scope-by-name still works when a snapshot is
+    /// rebuilt from a thin webhook event.
+    public var customRoleName: String?
     public var active: Bool
     public var suspended: Bool
     public var updatedAt: Timestamp?
 
-    public init(name: String, email: String?, role: String, customRole: String?, active: Bool,
+    public init(name: String, email: String?, role: String, customRole: String?, customRoleName: String? = nil, active: Bool,
                 suspended: Bool, updatedAt: Timestamp?) {
         self.name = name
         self.email = email
         self.role = role
         self.customRole = customRole
+        self.customRoleName = customRoleName
         self.active = active
         self.suspended = suspended
         self.updatedAt = updatedAt
@@ -22,7 +27,7 @@ public struct LinkSnapshot: Sendable, Equatable {
 
     public init(_ u: SourceUser) {
         self.init(name: u.name, email: u.email, role: u.role, customRole: u.customRoleID ?? u.customRoleName,
-                  active: u.active, suspended: u.suspended, updatedAt: u.updatedAt)
+                  customRoleName: u.customRoleName, active: u.active, suspended: u.suspended, updatedAt: u.updatedAt)
     }
 }
 

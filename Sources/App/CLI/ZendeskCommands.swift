@@ -76,9 +76,3 @@ enum OAuthFlow {
     }
 }
 
-/// `serve` arrives with the receiver issue.
-enum ServeCommand {
-    static func run(_ words: [String], _ ctx: inout Context) async throws {
-        throw OperationalError("serve is not available in this build yet")
-    }
-}

@@ -1,0 +1,44 @@
+import Config
+import Dispatch
+import Foundation
+
+/// `serve`: runs until SIGTERM/SIGINT (drains, exits 0); SIGHUP or a changed file reloads the config.
+enum ServeCommand {
+    static func run(_ words: [String], _ ctx: inout Context) async throws {
+        try ctx.args.rejectUnknown()
+        let dataDirOverride = ctx.dataDir == ctx.config.dataDir ? nil : ctx.dataDir
+        let service = Service(configPath: ctx.configPath, dataDirOverride: dataDirOverride, config: ctx.config)
+        do {
+            try service.start()
+        } catch {
+            throw OperationalError("cannot start: \(error)")
+        }
+        let queue = DispatchQueue(label: "usersync.signals")
+        for s in [SIGTERM, SIGINT, SIGHUP] { signal(s, SIG_IGN) }
+        let stop = DispatchSemaphore(value: 0)
+        var sources: [DispatchSourceSignal] = []
+        for s in [SIGTERM, SIGINT] {
+            let src = DispatchSource.makeSignalSource(signal: s, queue: queue)
+            src.setEventHandler { stop.signal() }
+            src.resume()
+            sources.append(src)
+        }
+        let hup = DispatchSource.makeSignalSource(signal: SIGHUP, queue: queue)
+        hup.setEventHandler { service.reload(reason: "SIGHUP") }
+        hup.resume()
+        let watcher = DispatchSource.makeTimerSource(queue: queue)
+        watcher.schedule(deadline: .now() + 2, repeating: 2)
+        watcher.setEventHandler { service.checkFile() }
+        watcher.resume()
+        await withCheckedContinuation { (k: CheckedContinuation<Void, Never>) in
+            DispatchQueue.global().async {
+                stop.wait()
+                k.resume()
+            }
+        }
+        watcher.cancel()
+        service.log.info("stopping: draining in-flight requests")
+        service.stop()
+        _ = sources
+    }
+}

@@ -1,0 +1,89 @@
+import Foundation
+import JSON
+
+/// Counters, gauges and one histogram in Prometheus text format (exposition format 0.0.4).
+/// Labels are fixed per metric, so series stay few: routes are patterns, not paths.
+final class Metrics: @unchecked Sendable {
+    private let lock = NSLock()
+    private var counters: [String: [String: Double]] = [:]
+    private var help: [String: (String, String)] = [:]
+    private var histograms: [String: [String: Histogram]] = [:]
+    static let buckets: [Double] = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10]
+
+    struct Histogram {
+        var counts = [Int](repeating: 0, count: Metrics.buckets.count)
+        var sum = 0.0
+        var count = 0
+    }
+
+    init() {
+        describe("usersync_http_requests_total", "counter", "HTTP requests answered, by route pattern, method and status.")
+        describe("usersync_webhook_deliveries_total", "counter", "Webhook deliveries by tenant, source and outcome.")
+        describe("usersync_events_total", "counter", "Inbox events settled by tenant, source, event type and outcome.")
+        describe("usersync_apply_latency_seconds", "histogram", "Seconds from receiving an event to applying it.")
+        describe("usersync_reconcile_runs_total", "counter", "Reconciliation runs by tenant, source, kind and outcome.")
+        describe("usersync_reconcile_last_success_timestamp_seconds", "gauge", "When the last successful full run finished.")
+        describe("usersync_inbox_backlog", "gauge", "Events stored but not yet applied (pending or failed).")
+        describe("usersync_users", "gauge", "Local users by tenant and status.")
+    }
+
+    private func describe(_ name: String, _ type: String, _ text: String) { help[name] = (type, text) }
+
+    static func labels(_ pairs: [(String, String)]) -> String {
+        "{" + pairs.map { "\($0.0)=\(JSONWriter.quote($0.1))" }.joined(separator: ",") + "}"
+    }
+
+    func increment(_ name: String, _ labels: [(String, String)], by v: Double = 1) {
+        let key = Self.labels(labels)
+        lock.withLock { counters[name, default: [:]][key, default: 0] += v }
+    }
+
+    func set(_ name: String, _ labels: [(String, String)], _ v: Double) {
+        let key = Self.labels(labels)
+        lock.withLock { counters[name, default: [:]][key] = v }
+    }
+
+    func observe(_ name: String, _ labels: [(String, String)], _ v: Double) {
+        let key = Self.labels(labels)
+        lock.withLock {
+            var h = histograms[name, default: [:]][key] ?? Histogram()
+            for (i, b) in Self.buckets.enumerated() where v <= b { h.counts[i] += 1 }
+            h.sum += v
+            h.count += 1
+            histograms[name, default: [:]][key] = h
+        }
+    }
+
+    /// The exposition text; `gauges` adds values computed at scrape time.
+    func render(extra: [(name: String, labels: [(String, String)], value: Double)]) -> String {
+        var c: [String: [String: Double]] = [:]
+        var h: [String: [String: Histogram]] = [:]
+        lock.withLock {
+            c = counters
+            h = histograms
+        }
+        for e in extra { c[e.name, default: [:]][Self.labels(e.labels)] = e.value }
+        var out = ""
+        for name in help.keys.sorted() {
+            let (type, text) = help[name]!
+            out += "# HELP \(name) \(text)\n# TYPE \(name) \(type)\n"
+            for (labels, v) in (c[name] ?? [:]).sorted(by: { $0.key < $1.key }) {
+                out += "\(name)\(labels) \(Self.number(v))\n"
+            }
+            for (labels, hist) in (h[name] ?? [:]).sorted(by: { $0.key < $1.key }) {
+                let inner = labels.dropFirst().dropLast()
+                let sep = inner.isEmpty ? "" : ","
+                for (i, b) in Self.buckets.enumerated() {
+                    out += "\(name)_bucket{\(inner)\(sep)le=\"\(Self.number(b))\"} \(hist.counts[i])\n"
+                }
+                out += "\(name)_bucket{\(inner)\(sep)le=\"+Inf\"} \(hist.count)\n"
+                out += "\(name)_sum\(labels) \(Self.number(hist.sum))\n\(name)_count\(labels) \(hist.count)\n"
+            }
+        }
+        return out
+    }
+
+    static func number(_ v: Double) -> String {
+        v == v.rounded() && abs(v) < 1e15 ? String(Int64(v)) : String(v)
+    }
+}

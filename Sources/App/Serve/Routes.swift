@@ -1,0 +1,129 @@
+import Config
+import Desks
+import Directory
+import Foundation
+import HTTPServer
+import SyncRules
+import Webhooks
+
+/// The HTTP surface of `serve`: webhooks, health, metrics, OAuth and the admin API.
+struct Routes {
+    let service: Service
+
+    func router() -> Router {
+        var r = Router()
+        let service = self.service
+        let known: Router.Precheck = { _, p in
+            guard let tenant = p["tenant"], let source = p["source"].flatMap(SourceKind.init(rawValue:)),
+                  service.runtime(tenant)?.sources[source] != nil else {
+                return .error(404, "unknown tenant or source not configured")
+            }
+            return nil
+        }
+        r.on("POST", "/webhooks/{source}/{tenant}", precheck: known) { req, res in Self.webhook(service, req, res) }
+        r.on("HEAD", "/webhooks/{source}/{tenant}", precheck: known) { _ in HTTPResponse(status: 200) }
+        r.on("GET", "/healthz") { _ in .json(200, #"{"status":"ok"}"#) }
+        r.on("GET", "/readyz") { _ in
+            service.ready ? .json(200, #"{"status":"ready"}"#) : .json(503, #"{"status":"starting"}"#, headers: [("Retry-After", "5")])
+        }
+        r.on("GET", "/metrics") { _, res in
+            DispatchQueue.global().async {
+                let text = service.metrics.render(extra: service.scrapeGauges())
+                res.send(HTTPResponse(status: 200, contentType: "text/plain; version=0.0.4", text: text))
+            }
+        }
+        OAuthRoutes(service: service).install(into: &r)
+        AdminAPI(service: service).install(into: &r)
+        return r
+    }
+
+    static func webhook(_ service: Service, _ req: HTTPRequest, _ res: Responder) {
+        guard let tenant = req.parameters["tenant"], let source = req.parameters["source"].flatMap(SourceKind.init(rawValue:)),
+              let runtime = service.runtime(tenant), let s = runtime.sources[source] else {
+            res.send(.error(404, "unknown tenant or source not configured"))
+            return
+        }
+        let metrics = service.metrics
+        let count: @Sendable (String) -> Void = { outcome in
+            metrics.increment("usersync_webhook_deliveries_total", [("tenant", tenant), ("source", source.rawValue), ("outcome", outcome)])
+        }
+        guard source == .zendesk else {
+            count("unsupported")
+            res.send(.error(404, "\(source.rawValue) webhooks are not supported yet"))
+            return
+        }
+        let target = IntakeTarget(tenant: tenant, source: source, enabled: s.enabled, secrets: s.secrets, writer: s.writer)
+        let intake = WebhookIntake(tolerance: service.webhookTolerance)
+        intake.receiveZendesk(target, signature: req.headers["X-Zendesk-Webhook-Signature"],
+                              timestamp: req.headers["X-Zendesk-Webhook-Signature-Timestamp"], body: req.body) { verdict in
+            switch verdict {
+            case .stored(let new, _):
+                count(new ? "stored" : "duplicate")
+                res.send(.json(200, new ? #"{"status":"stored"}"# : #"{"status":"duplicate"}"#))
+            case .acknowledgedDisabled:
+                count("disabled")
+                res.send(.json(200, #"{"status":"disabled"}"#))
+            case .rejected(let status, let reason):
+                count(status == 401 ? "bad_signature" : "bad_body")
+                res.send(.error(status, reason))
+            case .unavailable(let reason):
+                count("unavailable")
+                service.log.warn("webhook not stored", ["tenant": tenant, "error": reason])
+                res.send(.error(503, "temporarily unavailable", headers: [("Retry-After", "5")]))
+            }
+        }
+    }
+}
+
+/// `GET /oauth/zendesk/start?tenant=T` and `GET /oauth/zendesk/callback`.
+struct OAuthRoutes {
+    let service: Service
+
+    func install(into r: inout Router) {
+        let service = self.service
+        r.on("GET", "/oauth/zendesk/start") { req, res in
+            DispatchQueue.global().async {
+                guard let tenant = req.head.queryValue("tenant"), let rt = service.runtime(tenant) else {
+                    res.send(.error(404, "unknown tenant"))
+                    return
+                }
+                do {
+                    let redirect = "http://\(req.headers["Host"] ?? "127.0.0.1")/oauth/zendesk/callback"
+                    let oauth = try SourceFactory(log: { _ in }).oauth(rt.config, redirect: Self.configuredRedirect(rt.config) ?? redirect)
+                    let url = try OAuthFlow.begin(oauth, directory: rt.directory)
+                    res.send(HTTPResponse(status: 302, headers: [("Location", url)]))
+                } catch {
+                    res.send(.error(400, "\(error)"))
+                }
+            }
+        }
+        r.on("GET", "/oauth/zendesk/callback") { req, res in
+            Task.detached {
+                guard let code = req.head.queryValue("code"), let state = req.head.queryValue("state") else {
+                    res.send(.error(400, "code and state are required"))
+                    return
+                }
+                guard let rt = service.allRuntimes.first(where: { (try? $0.directory.sourceState(.zendesk).oauthState) == state }),
+                      let verifier = try? rt.directory.sourceState(.zendesk).oauthVerifier else {
+                    res.send(.error(400, "unknown or expired state"))
+                    return
+                }
+                do {
+                    let redirect = "http://\(req.headers["Host"] ?? "127.0.0.1")/oauth/zendesk/callback"
+                    let oauth = try SourceFactory(log: { _ in }).oauth(rt.config, redirect: Self.configuredRedirect(rt.config) ?? redirect)
+                    try OAuthFlow.store(try await oauth.exchange(code: code, verifier: verifier), in: rt.directory)
+                    service.log.info("zendesk connected", ["tenant": rt.config.id])
+                    res.send(HTTPResponse(status: 200, text: "Zendesk is connected for tenant \(rt.config.id). You can close this page.\n"))
+                } catch {
+                    service.log.warn("zendesk oauth exchange failed", ["tenant": rt.config.id, "error": "\(error)"])
+                    res.send(.error(502, "token exchange failed: \(error)"))
+                }
+            }
+        }
+    }
+
+    static func configuredRedirect(_ t: TenantConfig) -> String? {
+        if case .oauth(_, _, let redirect, _)? = t.zendesk?.auth { return redirect }
+        return nil
+    }
+}

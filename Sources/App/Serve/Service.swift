@@ -1,0 +1,182 @@
+import Config
+import Directory
+import Foundation
+import HTTPServer
+import SyncRules
+import Webhooks
+
+/// `usersync serve`: the receiver, the apply workers and the schedulers, with the config
+/// re-read on SIGHUP or when the file changes (an invalid file is rejected and the old one
+/// stays in force). This is the wiring; each part lives in its own module.
+final class Service: @unchecked Sendable {
+    let configPath: String
+    let dataDirOverride: String?
+    let log = Log()
+    let metrics = Metrics()
+    private let lock = NSLock()
+    private(set) var config: UsersyncConfig
+    private var runtimes: [String: TenantRuntime] = [:]
+    private var directories: [String: TenantDirectory] = [:]
+    private var tokens: [(secret: [UInt8], token: AdminToken)] = []
+    private var server: HTTPServer?
+    private var configStamp: timespec?
+    private(set) var ready = false
+
+    init(configPath: String, dataDirOverride: String?, config: UsersyncConfig) {
+        self.configPath = configPath
+        self.dataDirOverride = dataDirOverride
+        self.config = config
+    }
+
+    var dataDir: String { dataDirOverride ?? config.dataDir }
+
+    // MARK: state read by request handlers
+
+    func runtime(_ tenant: String) -> TenantRuntime? { lock.withLock { runtimes[tenant] } }
+    var allRuntimes: [TenantRuntime] { lock.withLock { Array(runtimes.values).sorted { $0.config.id < $1.config.id } } }
+    var webhookTolerance: Int { lock.withLock { config.webhookTolerance } }
+
+    /// The admin token matching `presented`, compared in constant time.
+    func token(_ presented: String) -> AdminToken? {
+        let given = Array(presented.utf8)
+        let all = lock.withLock { tokens }
+        var found: AdminToken?
+        for t in all {
+            var diff = UInt8(t.secret.count == given.count ? 0 : 1)
+            for i in 0..<t.secret.count { diff |= t.secret[i] ^ (i < given.count ? given[i] : 0) }
+            if diff == 0 { found = t.token }
+        }
+        return found
+    }
+
+    // MARK: lifecycle
+
+    func start() throws {
+        try apply(config, previous: nil)
+        var sc = ServerConfiguration()
+        sc.host = config.listen.host
+        sc.port = config.listen.port
+        sc.maxConnections = config.http.maxConnections
+        sc.maxHeadBytes = config.http.maxHeadBytes
+        sc.maxBodyBytes = config.http.maxBodyBytes
+        sc.headTimeout = Double(config.http.headTimeout)
+        sc.bodyTimeout = Double(config.http.bodyTimeout)
+        sc.idleTimeout = Double(config.http.idleTimeout)
+        sc.drainTimeout = Double(config.http.drainTimeout)
+        let metrics = self.metrics
+        let server = HTTPServer(configuration: sc, router: Routes(service: self).router()) { route, method, status in
+            metrics.increment("usersync_http_requests_total", [("route", route), ("method", method), ("status", String(status))])
+        }
+        try server.start()
+        self.server = server
+        configStamp = Self.stamp(configPath)
+        ready = true
+        log.info("listening", ["address": "\(sc.host):\(server.port)", "tenants": String(config.tenants.count)])
+    }
+
+    var port: Int { server?.port ?? 0 }
+
+    /// Stops accepting, drains in-flight requests, then stops writers, appliers and schedulers.
+    func stop() {
+        ready = false
+        server?.stop()
+        let all = lock.withLock { Array(runtimes.values) }
+        for r in all { r.stop() }
+        log.info("stopped")
+    }
+
+    /// Re-reads the config file; keeps the old config when the new one is invalid.
+    func reload(reason: String) {
+        let fresh: UsersyncConfig
+        do {
+            fresh = try UsersyncConfig.load(path: configPath)
+        } catch {
+            log.error("config rejected; keeping the previous one", ["reason": reason, "error": "\(error)"])
+            return
+        }
+        configStamp = Self.stamp(configPath)
+        let previous = lock.withLock { config }
+        if fresh.listen != previous.listen || fresh.http != previous.http {
+            log.warn("listen and http settings change only on restart", ["reason": reason])
+        }
+        do {
+            try apply(fresh, previous: previous)
+            lock.withLock { config = fresh }
+            log.info("config reloaded", ["reason": reason, "tenants": String(fresh.tenants.count)])
+        } catch {
+            log.error("config could not be applied; keeping the previous one", ["error": "\(error)"])
+        }
+    }
+
+    /// Reloads when the file's modification time changed.
+    func checkFile() {
+        let now = Self.stamp(configPath)
+        if let now, let old = configStamp, now.tv_sec != old.tv_sec || now.tv_nsec != old.tv_nsec {
+            reload(reason: "file changed")
+        }
+    }
+
+    private static func stamp(_ path: String) -> timespec? {
+        var st = stat()
+        return stat(path, &st) == 0 ? st.st_mtim : nil
+    }
+
+    private func apply(_ new: UsersyncConfig, previous: UsersyncConfig?) throws {
+        var resolved: [(secret: [UInt8], token: AdminToken)] = []
+        for t in new.adminTokens {
+            do { resolved.append((Array(try t.token.resolve().utf8), t)) } catch {
+                log.error("admin token unavailable", ["token": t.name, "error": "\(error)"])
+            }
+        }
+        let dataDir = dataDirOverride ?? new.dataDir
+        var next: [String: TenantRuntime] = [:]
+        var stale: [TenantRuntime] = []
+        let current = lock.withLock { runtimes }
+        for t in new.tenants {
+            let directory: TenantDirectory
+            if let d = lock.withLock({ directories[t.id] }) {
+                directory = d
+            } else {
+                directory = try TenantDirectory(dataDir: dataDir, tenant: t.id)
+                lock.withLock { directories[t.id] = directory }
+            }
+            if let existing = current[t.id], existing.config == t {
+                next[t.id] = existing
+                continue
+            }
+            var justEnabled = Set<SourceKind>()
+            if let previous {
+                let old = previous.tenant(t.id)
+                if t.zendesk?.enabled == true && old?.zendesk?.enabled != true { justEnabled.insert(.zendesk) }
+                if t.intercom?.enabled == true && old?.intercom?.enabled != true { justEnabled.insert(.intercom) }
+            }
+            if let existing = current[t.id] { stale.append(existing) }
+            next[t.id] = TenantRuntime.make(t, directory: directory, justEnabled: justEnabled, log: log, metrics: metrics)
+        }
+        for (id, r) in current where next[id] == nil { stale.append(r) }
+        for r in stale { r.stop() }
+        lock.withLock {
+            runtimes = next
+            tokens = resolved
+        }
+        for (id, r) in next where current[id] !== r { r.start() }
+    }
+
+    /// Values computed at scrape time: inbox backlog and users by status.
+    func scrapeGauges() -> [(name: String, labels: [(String, String)], value: Double)] {
+        var out: [(name: String, labels: [(String, String)], value: Double)] = []
+        for r in allRuntimes {
+            for kind in r.sources.keys.sorted(by: { $0.rawValue < $1.rawValue }) {
+                if let b = try? r.directory.inboxBacklog(source: kind) {
+                    out.append(("usersync_inbox_backlog", [("tenant", r.config.id), ("source", kind.rawValue)], Double(b.pending + b.failed)))
+                }
+            }
+            if let counts = try? r.directory.statusCounts() {
+                for s in LocalUser.Status.allCases {
+                    out.append(("usersync_users", [("tenant", r.config.id), ("status", s.rawValue)], Double(counts[s] ?? 0)))
+                }
+            }
+        }
+        return out
+    }
+}

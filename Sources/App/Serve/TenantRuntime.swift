@@ -1,0 +1,101 @@
+import Config
+import Desks
+import Directory
+import Foundation
+import Reconciliation
+import SyncRules
+import Webhooks
+
+/// What runs for one tenant's source while serving: its client, inbox writer, applier and
+/// scheduler. A disabled source keeps only what the receiver needs to verify and answer.
+final class SourceRuntime: @unchecked Sendable {
+    let kind: SourceKind
+    let enabled: Bool
+    let secrets: [String]
+    let writer: InboxWriter?
+    let applier: InboxApplier?
+    let scheduler: Scheduler?
+
+    init(kind: SourceKind, enabled: Bool, secrets: [String], writer: InboxWriter?, applier: InboxApplier?, scheduler: Scheduler?) {
+        self.kind = kind
+        self.enabled = enabled
+        self.secrets = secrets
+        self.writer = writer
+        self.applier = applier
+        self.scheduler = scheduler
+    }
+
+    func start() {
+        applier?.start()
+        scheduler?.start()
+    }
+
+    func stop() {
+        scheduler?.stop()
+        writer?.stop()
+        applier?.stop()
+    }
+}
+
+/// One tenant while serving: its directory and its sources.
+final class TenantRuntime: @unchecked Sendable {
+    let config: TenantConfig
+    let directory: TenantDirectory
+    let sources: [SourceKind: SourceRuntime]
+
+    init(config: TenantConfig, directory: TenantDirectory, sources: [SourceKind: SourceRuntime]) {
+        self.config = config
+        self.directory = directory
+        self.sources = sources
+    }
+
+    func start() { for s in sources.values { s.start() } }
+    func stop() { for s in sources.values { s.stop() } }
+
+    /// Builds the runtime; `justEnabled` sources run their import at once.
+    static func make(_ t: TenantConfig, directory: TenantDirectory, justEnabled: Set<SourceKind>, log: Log,
+                     metrics: Metrics) -> TenantRuntime {
+        var sources: [SourceKind: SourceRuntime] = [:]
+        if let z = t.zendesk {
+            var secrets: [String] = []
+            if let ref = z.webhookSecret {
+                do { secrets.append(try ref.resolve()) } catch {
+                    log.error("webhook secret unavailable", ["tenant": t.id, "source": "zendesk", "error": "\(error)"])
+                }
+            }
+            if let stored = try? directory.sourceState(.zendesk).webhookSecret { secrets.append(stored) }
+            var client: ZendeskClient?
+            do {
+                client = try SourceFactory(log: { message in log.warn(message, ["tenant": t.id, "source": "zendesk"]) })
+                    .zendesk(t, directory: directory)
+            } catch {
+                log.error("zendesk client unavailable", ["tenant": t.id, "error": "\(error)"])
+            }
+            let enabled = z.enabled && t.integrationsAllowed
+            var writer: InboxWriter?
+            var applier: InboxApplier?
+            var scheduler: Scheduler?
+            if enabled {
+                let a = InboxApplier(directory: directory, source: client,
+                                     settings: .init(sync: z.settings, licenceLimit: t.licenceLimit),
+                                     log: { log.warn($0, ["tenant": t.id, "source": "zendesk"]) },
+                                     observer: { type, outcome, latency in
+                                         metrics.increment("usersync_events_total", [("tenant", t.id), ("source", "zendesk"), ("type", type), ("outcome", outcome)])
+                                         if let latency { metrics.observe("usersync_apply_latency_seconds", [("tenant", t.id), ("source", "zendesk")], latency) }
+                                     })
+                applier = a
+                writer = InboxWriter(directory: directory, onStored: { a.wake() })
+                if let client {
+                    scheduler = Scheduler(tenant: t.id, source: .zendesk, directory: directory, schedule: z.reconcile,
+                                          runNow: justEnabled.contains(.zendesk), log: log, metrics: metrics) {
+                        Reconciler(directory: directory, source: client, settings: z.settings, licenceLimit: t.licenceLimit,
+                                   maxDeactivations: z.maxDeactivations)
+                    }
+                }
+            }
+            sources[.zendesk] = SourceRuntime(kind: .zendesk, enabled: enabled, secrets: secrets, writer: writer,
+                                              applier: applier, scheduler: scheduler)
+        }
+        return TenantRuntime(config: t, directory: directory, sources: sources)
+    }
+}

@@ -1,0 +1,105 @@
+import JSON
+import SyncRules
+
+/// A Zendesk webhook event, as much of it as usersync reads
+/// (envelope and `detail` shapes: shared/reference/zendesk-api.md §1.1–1.4).
+public struct ZendeskEvent: Sendable, Equatable {
+    /// A `current`/`previous` value of the `event` object.
+    public enum Value: Sendable, Equatable {
+        case bool(Bool)
+        case text(String)
+        case null
+        case other
+    }
+
+    public struct Detail: Sendable, Equatable {
+        public var id: String?
+        public var email: String?
+        public var role: String?
+        public var externalID: String?
+        public var updatedAt: Timestamp?
+    }
+
+    public var id: String
+    /// The full type, e.g. `zen:event-type:user.name_changed`.
+    public var type: String
+    public var time: Timestamp?
+    public var subject: String?
+    public var detail: Detail
+    public var current: Value
+    public var previous: Value
+
+    /// `user.name_changed` for `zen:event-type:user.name_changed`; nil for other domains.
+    public var userEventName: String? {
+        let prefix = "zen:event-type:"
+        guard type.hasPrefix(prefix) else { return nil }
+        let rest = type.dropFirst(prefix.count)
+        return rest.hasPrefix("user.") ? String(rest) : nil
+    }
+
+    /// The user the event is about: `detail.id`, else the id in `subject` (`zen:user:ID`).
+    public var userID: String? {
+        if let id = detail.id, !id.isEmpty, id != "0" { return id }
+        if let s = subject, s.hasPrefix("zen:user:") { return String(s.dropFirst("zen:user:".count)) }
+        return nil
+    }
+
+    /// Why a body is not a Zendesk event (400).
+    public struct Malformed: Error, CustomStringConvertible, Sendable {
+        public var description: String
+    }
+
+    /// Decodes a raw webhook body. Ids may be strings or numbers; unknown fields are skipped.
+    public static func decode(_ body: [UInt8]) throws -> ZendeskEvent {
+        do {
+            return try JSONReader.read(body) { r in
+                guard try r.peek() == .object else { throw Malformed(description: "body is not a JSON object") }
+                var id: String?
+                var type: String?
+                var time: Timestamp?
+                var subject: String?
+                var detail = Detail()
+                var current = Value.null
+                var previous = Value.null
+                try r.readObject { r, key in
+                    if key == "id" { id = try r.readScalarText() }
+                    else if key == "type" { type = try r.readOptionalString() }
+                    else if key == "time" { time = try r.readOptionalString().flatMap { Timestamp(iso8601: $0) } }
+                    else if key == "subject" { subject = try r.readOptionalString() }
+                    else if key == "detail" {
+                        guard try r.peek() == .object else { return }
+                        try r.readObject { r, key in
+                            if key == "id" { detail.id = try r.readScalarText() }
+                            else if key == "email" { detail.email = try r.readScalarText() }
+                            else if key == "role" { detail.role = try r.readScalarText() }
+                            else if key == "external_id" { detail.externalID = try r.readScalarText() }
+                            else if key == "updated_at" { detail.updatedAt = try r.readOptionalString().flatMap { Timestamp(iso8601: $0) } }
+                        }
+                    } else if key == "event" {
+                        guard try r.peek() == .object else { return }
+                        try r.readObject { r, key in
+                            if key == "current" { current = try value(&r) } else if key == "previous" { previous = try value(&r) }
+                        }
+                    }
+                }
+                try r.expectEnd()
+                guard let id, !id.isEmpty else { throw Malformed(description: "event has no id") }
+                guard let type, !type.isEmpty else { throw Malformed(description: "event has no type") }
+                if let e = detail.email, e.isEmpty { detail.email = nil }
+                if let x = detail.externalID, x.isEmpty { detail.externalID = nil }
+                return ZendeskEvent(id: id, type: type, time: time, subject: subject, detail: detail, current: current, previous: previous)
+            }
+        } catch let e as JSONReader.SyntaxError {
+            throw Malformed(description: e.description)
+        }
+    }
+
+    private static func value(_ r: inout JSONReader) throws -> Value {
+        switch try r.peek() {
+        case .bool: return .bool(try r.readBool())
+        case .string, .number: return .text(try r.readScalarText() ?? "")
+        case .null: _ = try r.readNull(); return .null
+        default: try r.skipValue(); return .other
+        }
+    }
+}
