@@ -63,7 +63,8 @@ public final class ChildProcess: @unchecked Sendable {
         while Date() < deadline {
             let text = lock.withLock { collected }
             if let r = text.range(of: marker) {
-                let rest = text[r.upperBound...].prefix { $0 != " " && $0 != "\n" && $0 != ")" }
+                let rest = text[r.upperBound...].prefix { $0 != " " && $0 != "\n" && $0 != ")" && $0 != "\"" }
+                guard rest.contains(":") else { Thread.sleep(forTimeInterval: 0.02); continue }
                 baseURL = "http://" + rest
                 port = Int(rest.split(separator: ":").last ?? "") ?? 0
                 return

@@ -1,0 +1,239 @@
+import Directory
+import Foundation
+import HTTPClient
+import SyncRules
+import TestSupport
+import Testing
+import Webhooks
+
+/// `usersync serve` over real sockets: webhook statuses (SPEC §3–4), each user event type,
+/// duplicates, the admin API, health and metrics, config reload and shutdown.
+@Suite(.serialized) struct ServeTests {
+    let ann = "6596848315901", bob = "6596848315902", chen = "6596848315903", eve = "6596848315905"
+    let grace = "6596848315907", kai = "6596848315911"
+
+    @Test func webhookStatusesFollowTheSpecOrder() throws {
+        let h = try ServeHarness()
+        let valid = ServeHarness.event(type: "user.name_changed", user: ann, current: #""Ann W""#)
+        let signed = ServeHarness.signed(valid)
+        #expect(try h.post("/webhooks/zendesk/nope", body: signed.body, headers: signed.headers).status == 404)
+        #expect(try h.post("/webhooks/intercom/abc-energy", body: signed.body, headers: signed.headers).status == 404)
+        let get = try h.http.perform(ClientRequest(url: h.baseURL + "/webhooks/zendesk/abc-energy"))
+        #expect(get.status == 405 && get.header("allow")?.contains("POST") == true)
+        #expect(try h.http.perform(ClientRequest(method: "HEAD", url: h.baseURL + "/webhooks/zendesk/abc-energy")).status == 200)
+
+        // route (404) → size (413) → signature (401) → body (400)
+        let big = try RawClient(port: h.port)
+        big.send("POST /webhooks/zendesk/nope HTTP/1.1\r\nHost: t\r\nContent-Length: 2000000\r\n\r\n")
+        #expect(big.readResponse()?.status == 404)
+        let big2 = try RawClient(port: h.port)
+        big2.send("POST /webhooks/zendesk/abc-energy HTTP/1.1\r\nHost: t\r\nContent-Length: 2000000\r\n\r\n")
+        #expect(big2.readResponse()?.status == 413)
+        #expect(try h.post("/webhooks/zendesk/abc-energy", body: signed.body, headers: [("Content-Type", "application/json")]).status == 401)
+        #expect(try h.deliver(valid, secret: "wrong").status == 401)
+        #expect(try h.deliver(valid, secret: ServeHarness.otherSecret).status == 401, "another tenant's secret never validates")
+        let stale = ServeHarness.signed(valid, at: Date().addingTimeInterval(-7200))
+        #expect(try h.post("/webhooks/zendesk/abc-energy", body: stale.body, headers: stale.headers).status == 401)
+        #expect(try h.post("/webhooks/zendesk/abc-energy", body: signed.body + [0x20], headers: signed.headers).status == 401)
+        #expect(try h.deliver("{not json").status == 400)
+        #expect(try h.deliver(#"{"type":"zen:event-type:user.created"}"#).status == 400)
+
+        let first = try h.deliver(valid)
+        #expect(first.status == 200 && String(decoding: first.body, as: UTF8.self).contains("stored"))
+        let again = try h.deliver(valid)
+        #expect(again.status == 200 && String(decoding: again.body, as: UTF8.self).contains("duplicate"))
+        #expect(try h.deliver(ServeHarness.event(type: "ticket.created", user: ann)).status == 200)
+        let events = try h.directory().events()
+        #expect(events.count == 2)
+        #expect(try h.eventually { try h.directory().events().allSatisfy { $0.status == "applied" || $0.status == "ignored" } })
+        #expect(try h.directory().events().first { $0.type.hasSuffix("ticket.created") }?.status == "ignored")
+
+        // A disabled source still checks the signature, then answers 200 and stores nothing.
+        #expect(try h.deliver(valid, tenant: "other-co", secret: ServeHarness.otherSecret).status == 200)
+        #expect(try h.deliver(valid, tenant: "other-co", secret: ServeHarness.secret).status == 401)
+        #expect(try h.directory("other-co").events().isEmpty)
+    }
+
+    @Test func everyUserEventTypeEndsInTheSpecState() throws {
+        let h = try ServeHarness()
+        try h.waitForImport()
+        try h.sim.control("/_sim/webhooks", #"{"url": "\#(h.baseURL)/webhooks/zendesk/abc-energy", "secret": "\#(ServeHarness.secret)"}"#)
+        func user(_ sid: String) throws -> LocalUser? { try h.directory().users().first { $0.links.contains { $0.sourceUserID == sid } }?.user }
+        let bobID = try #require(try user(bob)).id
+        _ = try h.api("POST", "/api/tenants/abc-energy/users/\(bobID)/activate")
+
+        try h.sim.control("/_sim/users/\(ann)/rename", #"{"name": "Ann Renamed"}"#)
+        try h.sim.control("/_sim/users/\(chen)/email", #"{"email": "wei.chen@abc-energy.example"}"#)
+        try h.sim.control("/_sim/users/\(bob)/suspend")
+        try h.sim.control("/_sim/users/\(eve)/delete")
+        try h.sim.control("/_sim/users/\(kai)/downgrade")
+        try h.sim.control("/_sim/users", #"{"id": 6596848315999, "name": "Nia New", "email": "nia@abc-energy.example", "role": "agent"}"#)
+        #expect(try h.eventually { try user(ann)?.name == "Ann Renamed" })
+        #expect(try h.eventually { try user(chen)?.email == "wei.chen@abc-energy.example" })
+        #expect(try h.eventually { try user(bob)?.reason == "suspended in source" })
+        #expect(try h.eventually { try user(eve)?.status == .deactivated })
+        #expect(try h.eventually { try user(kai)?.reason == "downgraded to end-user in source" })
+        #expect(try h.eventually { try user("6596848315999")?.status == .pending })
+        // Back in scope: the status sync took away comes back.
+        try h.sim.control("/_sim/users/\(bob)/unsuspend")
+        #expect(try h.eventually { try user(bob)?.status == .active })
+        // An unimported suspended agent who is reinstated is imported.
+        try h.sim.control("/_sim/users/\(grace)/unsuspend")
+        #expect(try h.eventually { try user(grace)?.status == .pending })
+        // Moved to a custom role that is not selected: deactivated.
+        try h.sim.control("/_sim/users/\(ann)/role", #"{"role": "agent", "custom_role_id": 360002}"#)
+        #expect(try h.eventually { try user(ann)?.status == .pending }, "Advisor is an agent, and agents are selected")
+        let events = try h.directory().events(limit: 100)
+        #expect(events.allSatisfy { $0.status == "applied" || $0.status == "ignored" })
+    }
+
+    @Test func redeliveredEventIsAppliedOnce() throws {
+        let h = try ServeHarness()
+        try h.waitForImport()
+        let body = ServeHarness.event(id: "dup-1", type: "user.name_changed", user: ann, current: #""Ann Once""#)
+        for _ in 0..<3 { #expect(try h.deliver(body).status == 200) }
+        let annID = try #require(try h.directory().users().first { $0.links.contains { $0.sourceUserID == ann } }).user.id
+        #expect(try h.eventually { try h.directory().user(id: annID)?.user.name == "Ann Once" })
+        Thread.sleep(forTimeInterval: 0.2)
+        #expect(try h.directory().audit(userID: annID).filter { $0.cause == "zendesk:dup-1" }.count == 1)
+        #expect(try h.directory().events().filter { $0.eventID == "dup-1" }.count == 1)
+        // An older event than the link holds is stale: no change.
+        let old = ServeHarness.event(type: "user.name_changed", user: ann, current: #""Ann Old""#, updatedAt: Date(timeIntervalSince1970: 1_000_000))
+        #expect(try h.deliver(old).status == 200)
+        Thread.sleep(forTimeInterval: 0.3)
+        #expect(try h.directory().user(id: annID)?.user.name == "Ann Once")
+    }
+
+    @Test func adminAPIChecksTokensPermissionsAndSeats() throws {
+        let h = try ServeHarness(licenceLimit: 1)
+        try h.waitForImport()
+        #expect(try h.api("GET", "/api/tenants/abc-energy/users", token: nil).status == 401)
+        #expect(try h.api("GET", "/api/tenants/abc-energy/users", token: "bogus").status == 401)
+        #expect(try h.api("GET", "/api/tenants/abc-energy/status", token: ServeHarness.usersToken).status == 403)
+        #expect(try h.api("GET", "/api/tenants/other-co/users", token: ServeHarness.usersToken).status == 403)
+        let list = try h.api("GET", "/api/tenants/abc-energy/users?status=pending", token: ServeHarness.usersToken)
+        #expect(list.status == 200)
+        let users = try #require(try JSONSerialization.jsonObject(with: Data(list.body)) as? [[String: Any]])
+        #expect(users.count == 10)
+        let ids = users.compactMap { $0["id"] as? Int }
+        #expect(try h.api("POST", "/api/tenants/abc-energy/users/\(ids[0])/activate", token: ServeHarness.usersToken).status == 200)
+        let refused = try h.api("POST", "/api/tenants/abc-energy/users/\(ids[1])/activate")
+        #expect(refused.status == 409)
+        #expect(String(decoding: refused.body, as: UTF8.self).contains("no licence seat is free"))
+        #expect(try h.api("POST", "/api/tenants/abc-energy/users/999999/activate").status == 404)
+        #expect(try h.api("POST", "/api/tenants/abc-energy/users/\(ids[1])/deactivate").status == 200)
+        let resolved = try h.api("GET", "/api/tenants/abc-energy/agents/resolve?source=zendesk&id=\(ann)")
+        #expect(resolved.status == 200 && String(decoding: resolved.body, as: UTF8.self).contains("\"matched_by\":\"link\""))
+        #expect(try h.api("GET", "/api/tenants/abc-energy/agents/resolve?email=nobody@x.com").status == 404)
+        let status = try h.api("GET", "/api/tenants/abc-energy/status")
+        #expect(status.status == 200 && String(decoding: status.body, as: UTF8.self).contains("\"last_run\""))
+        let run = try h.api("POST", "/api/tenants/abc-energy/sources/zendesk/reconcile")
+        #expect(run.status == 202)
+        #expect(try h.eventually { try h.directory().runs().filter { $0.kind == .full }.count >= 2 })
+        #expect(try h.api("POST", "/api/tenants/abc-energy/sources/zendesk/confirm-deactivations").status == 200)
+        #expect(try h.api("POST", "/api/tenants/other-co/sources/zendesk/reconcile").status == 409)
+        #expect(!String(decoding: status.body, as: UTF8.self).contains(Simulator.token))
+    }
+
+    @Test func healthReadinessAndMetrics() throws {
+        let h = try ServeHarness()
+        #expect(try h.http.perform(ClientRequest(url: h.baseURL + "/healthz")).status == 200)
+        #expect(try h.http.perform(ClientRequest(url: h.baseURL + "/readyz")).status == 200)
+        _ = try h.deliver(ServeHarness.event(type: "user.name_changed", user: ann, current: #""M""#))
+        let metrics = try h.http.perform(ClientRequest(url: h.baseURL + "/metrics"))
+        let text = String(decoding: metrics.body, as: UTF8.self)
+        #expect(metrics.status == 200)
+        for name in ["usersync_http_requests_total", "usersync_webhook_deliveries_total", "usersync_inbox_backlog", "usersync_users"] {
+            #expect(text.contains("# TYPE \(name)"), "\(name)")
+        }
+        #expect(text.contains(#"usersync_webhook_deliveries_total{tenant="abc-energy",source="zendesk",outcome="stored"} 1"#))
+    }
+
+    @Test func configReloadKeepsTheOldConfigWhenTheNewOneIsInvalidAndEnablingStartsTheImport() throws {
+        let h = try ServeHarness()
+        try h.waitForImport()
+        let original = try String(contentsOfFile: h.config, encoding: .utf8)
+        try "{ broken".write(toFile: h.config, atomically: true, encoding: .utf8)
+        kill(h.serve.process.processIdentifier, SIGHUP)
+        #expect(h.eventually { h.serve.log.contains("config rejected") })
+        #expect(try h.http.perform(ClientRequest(url: h.baseURL + "/healthz")).status == 200)
+        #expect(try h.deliver(ServeHarness.event(type: "user.name_changed", user: ann, current: #""Still""#)).status == 200)
+        // Enable other-co: its initial import starts at once, from the file change alone.
+        try original.replacingOccurrences(of: #""enabled": false"#, with: #""enabled": true"#).write(toFile: h.config, atomically: true, encoding: .utf8)
+        #expect(try h.eventually(15) { try h.directory("other-co").users().count > 0 })
+    }
+
+    @Test func sigtermDrainsAndExitsZero() throws {
+        let h = try ServeHarness()
+        h.serve.stop(signal: SIGTERM)
+        #expect(h.serve.process.terminationStatus == 0)
+        #expect(h.serve.log.contains("\"msg\":\"stopped\""))
+    }
+
+    @Test func cliCommandsWorkNextToARunningServer() throws {
+        let h = try ServeHarness()
+        try h.waitForImport()
+        let cli = try ChildProcess(Products.path("usersync"), ["--config", h.config, "users", "list", "--tenant", "abc-energy", "--json"], waitFor: nil)
+        cli.process.waitUntilExit()
+        #expect(cli.process.terminationStatus == 0)
+        #expect(h.eventually { cli.log.contains("\"links\"") })
+    }
+}
+
+/// `kill -9` at any moment loses no acknowledged event and applies none twice.
+@Suite(.serialized) struct CrashTests {
+    @Test func killNineMidStreamLosesNoAcknowledgedEvent() throws {
+        let h = try ServeHarness()
+        try h.waitForImport()
+        let users: [String] = ["6596848315901", "6596848315902", "6596848315903", "6596848315904", "6596848315905",
+                               "6596848315906", "6596848315909", "6596848315910", "6596848315911", "6596848315912"]
+        final class Acked: @unchecked Sendable {
+            let lock = NSLock()
+            var ids: [String] = []
+            func add(_ id: String) { lock.withLock { ids.append(id) } }
+            var all: [String] { lock.withLock { ids } }
+        }
+        let acked = Acked()
+        let start = Date()
+        let port = h.port
+        let group = DispatchGroup()
+        for worker in 0..<6 {
+            group.enter()
+            Thread.detachNewThread {
+                defer { group.leave() }
+                guard let c = try? RawClient(port: port, receiveTimeout: 2) else { return }
+                for i in 0..<400 {
+                    let id = "crash-\(worker)-\(i)"
+                    let offset: Double = Double(worker * 1000 + i) / 1000
+                    let at = start.addingTimeInterval(offset)
+                    let type = i % 5 == 0 ? "ticket.updated" : "user.name_changed"
+                    let user = users[(worker + i) % users.count]
+                    let current = "\"Name \(id)\""
+                    let body = ServeHarness.event(id: id, type: type, user: user, current: current, updatedAt: at)
+                    let s = ServeHarness.signed(body)
+                    var req = "POST /webhooks/zendesk/abc-energy HTTP/1.1\r\nHost: t\r\nContent-Length: \(s.body.count)\r\n"
+                    for (k, v) in s.headers { req += "\(k): \(v)\r\n" }
+                    c.send(Array((req + "\r\n").utf8) + s.body)
+                    guard let r = c.readResponse() else { return }
+                    if r.status == 200 { acked.add(id) }
+                }
+            }
+        }
+        Thread.sleep(forTimeInterval: 0.3)
+        h.serve.stop(signal: SIGKILL)
+        group.wait()
+        let confirmed = acked.all
+        #expect(confirmed.count > 0)
+
+        try h.start()
+        let dir = try h.directory()
+        #expect(try dir.integrityCheck() == "ok")
+        let stored = Dictionary(try dir.events(limit: 100_000).map { ($0.eventID, $0) }, uniquingKeysWith: { a, _ in a })
+        for id in confirmed { #expect(stored[id] != nil, "acknowledged event \(id) was lost") }
+        #expect(try h.eventually(20) { try dir.events(limit: 100_000).allSatisfy { $0.status == "applied" || $0.status == "ignored" } })
+        let causes = try dir.audit(limit: 1_000_000).filter { $0.causeKind == "event" }.map(\.cause)
+        #expect(Set(causes).count == causes.count, "an event was applied twice")
+        h.serve.stop(signal: SIGTERM)
+        #expect(try h.directory().integrityCheck() == "ok")
+    }
+}
