@@ -52,26 +52,34 @@ struct Routes {
             res.send(.error(404, "\(source.rawValue) webhooks are not supported yet"))
             return
         }
-        let target = IntakeTarget(tenant: tenant, source: source, enabled: s.enabled, secrets: s.secrets, writer: s.writer)
         let intake = WebhookIntake(tolerance: service.webhookTolerance)
-        intake.receiveZendesk(target, signature: req.headers["X-Zendesk-Webhook-Signature"],
-                              timestamp: req.headers["X-Zendesk-Webhook-Signature-Timestamp"], body: req.body) { verdict in
-            switch verdict {
-            case .stored(let new, _):
-                count(new ? "stored" : "duplicate")
-                res.send(.json(200, new ? #"{"status":"stored"}"# : #"{"status":"duplicate"}"#))
-            case .acknowledgedDisabled:
-                count("disabled")
-                res.send(.json(200, #"{"status":"disabled"}"#))
-            case .rejected(let status, let reason):
-                count(status == 401 ? "bad_signature" : "bad_body")
-                res.send(.error(status, reason))
-            case .unavailable(let reason):
-                count("unavailable")
-                service.log.warn("webhook not stored", ["tenant": tenant, "error": reason])
-                res.send(.error(503, "temporarily unavailable", headers: [("Retry-After", "5")]))
+        let signature = req.headers["X-Zendesk-Webhook-Signature"]
+        let timestamp = req.headers["X-Zendesk-Webhook-Signature-Timestamp"]
+        let body = req.body
+        @Sendable func receive(retrying: Bool) {
+            let target = IntakeTarget(tenant: tenant, source: source, enabled: s.enabled, secrets: s.secrets, writer: s.writer)
+            intake.receiveZendesk(target, signature: signature, timestamp: timestamp, body: body) { verdict in
+                switch verdict {
+                case .stored(let new, _):
+                    count(new ? "stored" : "duplicate")
+                    res.send(.json(200, new ? #"{"status":"stored"}"# : #"{"status":"duplicate"}"#))
+                case .acknowledgedDisabled:
+                    count("disabled")
+                    res.send(.json(200, #"{"status":"disabled"}"#))
+                case .rejected(401, "signature does not match") where retrying && s.refreshStoredSecret(from: runtime.directory):
+                    // A secret stored by `zendesk install-webhook` since this runtime started.
+                    receive(retrying: false)
+                case .rejected(let status, let reason):
+                    count(status == 401 ? "bad_signature" : "bad_body")
+                    res.send(.error(status, reason))
+                case .unavailable(let reason):
+                    count("unavailable")
+                    service.log.warn("webhook not stored", ["tenant": tenant, "error": reason])
+                    res.send(.error(503, "temporarily unavailable", headers: [("Retry-After", "5")]))
+                }
             }
         }
+        receive(retrying: true)
     }
 }
 

@@ -11,7 +11,9 @@ import Webhooks
 final class SourceRuntime: @unchecked Sendable {
     let kind: SourceKind
     let enabled: Bool
-    let secrets: [String]
+    private let lock = NSLock()
+    private var knownSecrets: [String]
+    private var lastRefresh = Date.distantPast
     let writer: InboxWriter?
     let applier: InboxApplier?
     let scheduler: Scheduler?
@@ -19,10 +21,28 @@ final class SourceRuntime: @unchecked Sendable {
     init(kind: SourceKind, enabled: Bool, secrets: [String], writer: InboxWriter?, applier: InboxApplier?, scheduler: Scheduler?) {
         self.kind = kind
         self.enabled = enabled
-        self.secrets = secrets
+        self.knownSecrets = secrets
         self.writer = writer
         self.applier = applier
         self.scheduler = scheduler
+    }
+
+    var secrets: [String] { lock.withLock { knownSecrets } }
+
+    /// Picks up a signing secret stored by `zendesk install-webhook` after this runtime was
+    /// built; at most once a second, so bad signatures cannot hammer the database.
+    func refreshStoredSecret(from directory: TenantDirectory) -> Bool {
+        let due = lock.withLock { () -> Bool in
+            guard Date().timeIntervalSince(lastRefresh) >= 1 else { return false }
+            lastRefresh = Date()
+            return true
+        }
+        guard due, let stored = try? directory.sourceState(kind).webhookSecret else { return false }
+        return lock.withLock {
+            if knownSecrets.contains(stored) { return false }
+            knownSecrets.append(stored)
+            return true
+        }
     }
 
     func start() {
