@@ -9,6 +9,7 @@ let package = Package(
     products: [
         .executable(name: "usersync", targets: ["usersync"]),
         .executable(name: "zendesk-sim", targets: ["zendesk-sim"]),
+        .executable(name: "webhook-load", targets: ["webhook-load"]),
     ],
     targets: [
         // System libraries: module map + shim header with typed wrappers for variadic C.
@@ -40,6 +41,8 @@ let package = Package(
             "SyncRules", "Directory", "Config", "HTTPClient", "Desks", "Reconciliation", "HTTPServer", "Webhooks", "JSON",
         ]),
         .executableTarget(name: "usersync", dependencies: ["App", "CLinux"]),
+        // Load generator for scripts/bench: signed Zendesk events over keep-alive connections.
+        .executableTarget(name: "webhook-load", dependencies: ["Webhooks", "CLinux", "SyncRules"]),
         .executableTarget(name: "zendesk-sim", dependencies: ["HTTPServer", "HTTPClient", "Webhooks", "SyncRules", "JSON", "CCrypto"]),
 
         // Test helpers: temporary folders, the simulator process, raw sockets.

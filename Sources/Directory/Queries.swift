@@ -72,7 +72,10 @@ enum Queries {
         SELECT seq, source, event_id, type, source_user_id, received_at, status, attempts, last_error, body FROM inbox
         WHERE source = ? AND status IN ('pending', 'failed') AND next_attempt_at <= ? ORDER BY seq LIMIT ?
         """)
-    static let nextRetry = SQL("SELECT min(next_attempt_at) FROM inbox WHERE source = ? AND status = 'failed'")
+    // The repeated IN term lets SQLite use the partial index inbox_open instead of scanning.
+    static let nextRetry = SQL("""
+        SELECT min(next_attempt_at) FROM inbox WHERE source = ? AND status IN ('pending', 'failed') AND status = 'failed'
+        """)
     static let completeInbox = SQL("UPDATE inbox SET status = ?, applied_at = ?, last_error = ? WHERE seq = ?")
     static let failInbox = SQL("UPDATE inbox SET status = 'failed', attempts = attempts + 1, last_error = ?, next_attempt_at = ? WHERE seq = ?")
 }

@@ -14,7 +14,8 @@ public final class TenantDirectory: @unchecked Sendable {
     public let path: String
     // Guarded by `lock`: SQLite connections are opened NOMUTEX and used by one thread at a time.
     private let connection: Connection
-    private let lock = Mutex(())
+    // A plain pthread mutex: waiters sleep instead of spinning through another thread's fsync.
+    private let lock = PthreadLock()
 
     /// Opens (creating if needed) the tenant's database and brings its schema up to date.
     public init(dataDir: String, tenant: String) throws {
@@ -80,6 +81,19 @@ public final class TenantDirectory: @unchecked Sendable {
     /// Checks the database file (`PRAGMA integrity_check`); "ok" when sound.
     public func integrityCheck() throws -> String {
         try read { db in try db.query("PRAGMA integrity_check") { $0.text(0) }.joined(separator: "; ") }
+    }
+}
+
+/// A pthread mutex (Synchronization.Mutex spins before sleeping, which burns a core while
+/// another thread waits for fsync).
+final class PthreadLock: @unchecked Sendable {
+    private var mutex = pthread_mutex_t()
+    init() { pthread_mutex_init(&mutex, nil) }
+    deinit { pthread_mutex_destroy(&mutex) }
+    func withLock<T>(_ body: (()) throws -> T) rethrows -> T {
+        pthread_mutex_lock(&mutex)
+        defer { pthread_mutex_unlock(&mutex) }
+        return try body(())
     }
 }
 

@@ -16,6 +16,9 @@ final class EventLoop: @unchecked Sendable {
     private var connections: [Int32: Connection] = [:]
     private var nextID: UInt64 = 1
     private let mailbox = Mutex<[(fd: Int32, id: UInt64, response: HTTPResponse)]>([])
+    /// Work handlers asked to run once the current batch of events is handled (group commit).
+    private var afterEvents: [() -> Void] = []
+    private let foreignWork = Mutex<[@Sendable () -> Void]>([])
     private let stopRequested = Atomic<Bool>(false)
     private var draining = false
     private var drainDeadline: UInt64 = 0
@@ -48,13 +51,37 @@ final class EventLoop: @unchecked Sendable {
 
     // MARK: cross-thread entry points
 
+    private var onLoopThread: Bool {
+        guard let t = threadID else { return false }
+        return pthread_equal(t, pthread_self()) != 0
+    }
+
     func deliver(_ response: HTTPResponse, fd: Int32, connectionID: UInt64) {
-        if let t = threadID, pthread_equal(t, pthread_self()) != 0, let c = connections[fd], c.id == connectionID, c.dispatching {
-            c.inlineResponse = response
+        if onLoopThread {
+            guard let c = connections[fd], c.id == connectionID else { return }
+            if c.dispatching {
+                c.inlineResponse = response
+            } else {
+                finish(c, response)
+            }
             return
         }
-        mailbox.withLock { $0.append((fd, connectionID, response)) }
-        wake()
+        let first = mailbox.withLock { box -> Bool in
+            box.append((fd, connectionID, response))
+            return box.count == 1
+        }
+        if first { wake() }
+    }
+
+    /// Runs `work` on this loop after the events now being handled: handlers use it to do
+    /// one piece of work (a group commit) for all requests of one loop turn.
+    func runAfterEvents(_ work: @escaping @Sendable () -> Void) {
+        if onLoopThread {
+            afterEvents.append(work)
+        } else {
+            foreignWork.withLock { $0.append(work) }
+            wake()
+        }
     }
 
     func requestStop() {
@@ -86,6 +113,11 @@ final class EventLoop: @unchecked Sendable {
                         var v: UInt64 = 0
                         _ = read(wakeFD, &v, 8)
                         processMailbox()
+                        afterEvents += foreignWork.withLock { w in
+                            let out = w
+                            w.removeAll()
+                            return out
+                        }
                     } else if let c = connections[fd] {
                         if ev & (EPOLLERR.rawValue | EPOLLHUP.rawValue) != 0 && ev & EPOLLIN.rawValue == 0 {
                             closeConnection(c)
@@ -95,6 +127,11 @@ final class EventLoop: @unchecked Sendable {
                         if ev & EPOLLIN.rawValue != 0, connections[fd] === c { onReadable(c) }
                     }
                 }
+            }
+            while !afterEvents.isEmpty {
+                let work = afterEvents
+                afterEvents.removeAll(keepingCapacity: true)
+                for w in work { w() }
             }
             if stopRequested.load(ordering: .acquiring) && !draining { beginDrain() }
             if now >= nextSweep {
@@ -153,7 +190,9 @@ final class EventLoop: @unchecked Sendable {
 
     private func updateInterest(_ c: Connection) {
         var want: UInt32 = 0
-        if !c.peerClosed && (!c.isInFlight || c.isClosing) { want |= EPOLLIN.rawValue }
+        // Keep reading while a handler works (pipelined bytes wait in the buffer), unless the
+        // buffer is already as large as any request may be.
+        if !c.peerClosed && c.parser.bufferedCount <= config.maxHeadBytes + config.maxBodyBytes + 65_536 { want |= EPOLLIN.rawValue }
         if c.outputOffset < c.output.count { want |= EPOLLOUT.rawValue }
         setInterest(c, want)
     }
@@ -329,11 +368,16 @@ final class EventLoop: @unchecked Sendable {
         }
         for item in items {
             guard let c = connections[item.fd], c.id == item.id else { continue }
-            complete(c, item.response)
-            process(c)
-            flush(c)
-            if connections[c.fd] === c, c.peerClosed, !c.isInFlight, c.output.isEmpty { closeConnection(c) }
+            finish(c, item.response)
         }
+    }
+
+    /// Sends a late response, then carries on with any pipelined requests.
+    private func finish(_ c: Connection, _ response: HTTPResponse) {
+        complete(c, response)
+        process(c)
+        flush(c)
+        if connections[c.fd] === c, c.peerClosed, !c.isInFlight, c.output.isEmpty { closeConnection(c) }
     }
 
     private func sweep() {

@@ -10,13 +10,24 @@ public struct HTTPHeaders: Sendable, Sequence {
 
     /// The first value of `name`.
     public subscript(_ name: String) -> String? {
-        for f in fields where f.name.count == name.count && f.name.lowercased() == name.lowercased() { return f.value }
+        for f in fields where Self.same(f.name, name) { return f.value }
         return nil
     }
 
     /// Every value of `name`, in order.
     public func values(_ name: String) -> [String] {
-        fields.filter { $0.name.lowercased() == name.lowercased() }.map(\.value)
+        fields.filter { Self.same($0.name, name) }.map(\.value)
+    }
+
+    /// ASCII case-insensitive comparison without allocating lower-cased copies.
+    static func same(_ a: String, _ b: String) -> Bool {
+        guard a.utf8.count == b.utf8.count else { return false }
+        for (x, y) in zip(a.utf8, b.utf8) where x != y {
+            let lx = x >= 65 && x <= 90 ? x + 32 : x
+            let ly = y >= 65 && y <= 90 ? y + 32 : y
+            if lx != ly { return false }
+        }
+        return true
     }
 
     public func makeIterator() -> IndexingIterator<[(name: String, value: String)]> { fields.makeIterator() }

@@ -64,7 +64,10 @@ public struct Timestamp: Sendable, Hashable, Comparable, CustomStringConvertible
         guard utf8.isEmpty else { return nil }
         let days = Timestamp.daysFromCivil(year: y, month: mo, day: d)
         let secs = days * 86_400 + h * 3600 + mi * 60 + s - offset
-        self.nanoseconds = secs * 1_000_000_000 + frac
+        // Nanoseconds in an Int64 reach the year 2262; later dates are refused, not trapped on.
+        let (scaled, overflow) = secs.multipliedReportingOverflow(by: 1_000_000_000)
+        guard !overflow, scaled <= Int64.max - frac else { return nil }
+        self.nanoseconds = scaled + frac
     }
 
     /// Canonical UTC text with as many fractional digits as needed (none for whole seconds).

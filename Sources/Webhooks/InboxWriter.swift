@@ -4,9 +4,10 @@ import Foundation
 /// Group commit for one tenant's inbox: events that arrive together are inserted in one
 /// transaction and share one fsync; each delivery is answered only after that commit.
 ///
-/// It runs on its own thread (a blocking SQLite commit never sits on an event loop or the
-/// Swift cooperative pool). Past `maxQueued` waiting events it refuses at once, so the
-/// receiver can answer 503 with a short Retry-After instead of queueing without bound.
+/// Whoever submits asks for a `flush()` once its current work is done (the receiver does
+/// it at the end of an event-loop turn), so every request that arrived in that turn shares
+/// one commit, with no hand-off to another thread. Past `maxQueued` waiting events it
+/// refuses at once, so the receiver can answer 503 with a short Retry-After.
 public final class InboxWriter: @unchecked Sendable {
     public typealias Completion = @Sendable (Result<Bool, any Error>) -> Void
 
@@ -14,50 +15,55 @@ public final class InboxWriter: @unchecked Sendable {
         public var description: String { "inbox overloaded" }
     }
 
+    public struct Stopped: Error, CustomStringConvertible {
+        public var description: String { "inbox writer stopped" }
+    }
+
     private let directory: TenantDirectory
     private let maxQueued: Int
     private let onStored: @Sendable () -> Void
-    private let condition = NSCondition()
+    private let lock = NSLock()
     private var queue: [(NewInboxEvent, Completion)] = []
-    private var stopping = false
-    private var thread: Thread?
-    private let finished = DispatchSemaphore(value: 0)
+    private var stopped = false
+    private var flushing = false
+    private let debug = ProcessInfo.processInfo.environment["USERSYNC_DEBUG_WRITER"] != nil
 
     public init(directory: TenantDirectory, maxQueued: Int = 20_000, onStored: @escaping @Sendable () -> Void) {
         self.directory = directory
         self.maxQueued = maxQueued
         self.onStored = onStored
-        let t = Thread { [weak self] in self?.run() }
-        t.name = "inbox-writer"
-        thread = t
-        t.start()
     }
 
-    /// Queues an event; `completion` runs on the writer thread after the commit.
+    /// Queues an event; `completion` runs after the commit that stores it (in `flush`).
     public func submit(_ event: NewInboxEvent, completion: @escaping Completion) {
-        condition.lock()
-        if stopping || queue.count >= maxQueued {
-            condition.unlock()
-            completion(.failure(Overloaded()))
-            return
+        let refusal: (any Error)? = lock.withLock {
+            if stopped { return Stopped() }
+            if queue.count >= maxQueued { return Overloaded() }
+            queue.append((event, completion))
+            return nil
         }
-        queue.append((event, completion))
-        condition.signal()
-        condition.unlock()
+        if let refusal { completion(.failure(refusal)) }
     }
 
-    private func run() {
+    /// Stores everything queued in one transaction, then completes each submission. When
+    /// another thread is already flushing, returns at once: that flusher takes these events
+    /// in its next round, so threads never queue up behind each other's fsync.
+    public func flush() {
+        let mine = lock.withLock { () -> Bool in
+            if flushing { return false }
+            flushing = true
+            return true
+        }
+        guard mine else { return }
         while true {
-            condition.lock()
-            while queue.isEmpty && !stopping { condition.wait() }
-            if queue.isEmpty && stopping {
-                condition.unlock()
-                finished.signal()
-                return
+            let batch = lock.withLock { () -> [(NewInboxEvent, Completion)] in
+                let out = queue
+                queue.removeAll(keepingCapacity: true)
+                if out.isEmpty { flushing = false }
+                return out
             }
-            let batch = queue
-            queue.removeAll(keepingCapacity: true)
-            condition.unlock()
+            if batch.isEmpty { return }
+            if debug { FileHandle.standardError.write(Data("batch \(batch.count)\n".utf8)) }
             do {
                 let results = try directory.store(batch.map(\.0))
                 for (item, new) in zip(batch, results) { item.1(.success(new)) }
@@ -68,12 +74,9 @@ public final class InboxWriter: @unchecked Sendable {
         }
     }
 
-    /// Stores what is queued, then stops the thread.
+    /// Stores what is queued and refuses anything after.
     public func stop() {
-        condition.lock()
-        stopping = true
-        condition.signal()
-        condition.unlock()
-        finished.wait()
+        lock.withLock { stopped = true }
+        flush()
     }
 }

@@ -228,6 +228,12 @@ import Testing
         #expect(Timestamp(iso8601: text) == nil)
     }
 
+    @Test func datesBeyondTheRangeAreRefusedNotTrappedOn() {
+        // Found by scripts/fuzz: year 4198 overflowed the nanosecond count.
+        #expect(Timestamp(iso8601: "4198-07-04T05:33:18.123456789Z") == nil)
+        #expect(Timestamp(iso8601: "2262-01-01T00:00:00Z") != nil)
+    }
+
     @Test func roundTrips() {
         let t = Timestamp(iso8601: "2026-11-26T10:00:00.123456789Z")!
         #expect(t.iso8601 == "2026-11-26T10:00:00.123456789Z")

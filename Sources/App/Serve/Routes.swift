@@ -69,6 +69,7 @@ struct Routes {
                 case .rejected(401, "signature does not match") where retrying && s.refreshStoredSecret(from: runtime.directory):
                     // A secret stored by `zendesk install-webhook` since this runtime started.
                     receive(retrying: false)
+                    if let writer = s.writer { res.afterCurrentEvents { writer.flush() } }
                 case .rejected(let status, let reason):
                     count(status == 401 ? "bad_signature" : "bad_body")
                     res.send(.error(status, reason))
@@ -80,6 +81,8 @@ struct Routes {
             }
         }
         receive(retrying: true)
+        // Every delivery handled in this event-loop turn shares one commit.
+        if let writer = s.writer { res.afterCurrentEvents { writer.flush() } }
     }
 }
 
