@@ -26,7 +26,6 @@ public final class InboxWriter: @unchecked Sendable {
     private var queue: [(NewInboxEvent, Completion)] = []
     private var stopped = false
     private var flushing = false
-    private let debug = ProcessInfo.processInfo.environment["USERSYNC_DEBUG_WRITER"] != nil
 
     public init(directory: TenantDirectory, maxQueued: Int = 20_000, onStored: @escaping @Sendable () -> Void) {
         self.directory = directory
@@ -63,7 +62,6 @@ public final class InboxWriter: @unchecked Sendable {
                 return out
             }
             if batch.isEmpty { return }
-            if debug { FileHandle.standardError.write(Data("batch \(batch.count)\n".utf8)) }
             do {
                 let results = try directory.store(batch.map(\.0))
                 for (item, new) in zip(batch, results) { item.1(.success(new)) }

@@ -84,60 +84,35 @@ final class Connection {
         return s
     }
 
+    // Each call form prepares (cached) and hands over to the statement, which binds,
+    // steps and resets.
+
     @discardableResult
-    func run(_ sql: SQL, _ args: SQLBindable?...) throws -> Int {
-        let s = try prepare(sql)
-        try s.bind(args)
-        defer { s.reset() }
-        try s.stepToEnd()
-        return Int(sqlite3_changes(handle))
-    }
+    func run(_ sql: SQL, _ args: SQLBindable?...) throws -> Int { try prepare(sql).run(args) }
 
     func first<T>(_ sql: SQL, _ args: SQLBindable?..., map: (Row) throws -> T) throws -> T? {
-        let s = try prepare(sql)
-        try s.bind(args)
-        defer { s.reset() }
-        return try s.step() ? try map(Row(stmt: s.stmt)) : nil
+        try prepare(sql).first(args, map: map)
     }
 
     func query<T>(_ sql: SQL, _ args: SQLBindable?..., map: (Row) throws -> T) throws -> [T] {
-        let s = try prepare(sql)
-        try s.bind(args)
-        defer { s.reset() }
-        var out: [T] = []
-        while try s.step() { out.append(try map(Row(stmt: s.stmt))) }
-        return out
+        try prepare(sql).all(args, map: map)
     }
 
     /// Executes a statement that returns no rows.
     @discardableResult
-    func run(_ sql: String, _ args: SQLBindable?...) throws -> Int {
-        let s = try prepare(sql)
-        try s.bind(args)
-        defer { s.reset() }
-        try s.stepToEnd()
-        return Int(sqlite3_changes(handle))
-    }
+    func run(_ sql: String, _ args: SQLBindable?...) throws -> Int { try prepare(sql).run(args) }
 
     /// Rows of a query, each turned into a value by `map`.
     func query<T>(_ sql: String, _ args: SQLBindable?..., map: (Row) throws -> T) throws -> [T] {
-        try query(sql, arguments: args, map: map)
+        try prepare(sql).all(args, map: map)
     }
 
     func query<T>(_ sql: String, arguments args: [SQLBindable?], map: (Row) throws -> T) throws -> [T] {
-        let s = try prepare(sql)
-        try s.bind(args)
-        defer { s.reset() }
-        var out: [T] = []
-        while try s.step() { out.append(try map(Row(stmt: s.stmt))) }
-        return out
+        try prepare(sql).all(args, map: map)
     }
 
     func first<T>(_ sql: String, _ args: SQLBindable?..., map: (Row) throws -> T) throws -> T? {
-        let s = try prepare(sql)
-        try s.bind(args)
-        defer { s.reset() }
-        return try s.step() ? try map(Row(stmt: s.stmt)) : nil
+        try prepare(sql).first(args, map: map)
     }
 
     var lastInsertRowID: Int64 { sqlite3_last_insert_rowid(handle) }
@@ -174,6 +149,28 @@ final class Statement {
     }
 
     func stepToEnd() throws { while try step() {} }
+
+    /// Binds, runs to the end, resets; returns the number of rows changed.
+    func run(_ args: [SQLBindable?]) throws -> Int {
+        try bind(args)
+        defer { reset() }
+        try stepToEnd()
+        return Int(sqlite3_changes(connection.handle))
+    }
+
+    func first<T>(_ args: [SQLBindable?], map: (Row) throws -> T) throws -> T? {
+        try bind(args)
+        defer { reset() }
+        return try step() ? try map(Row(stmt: stmt)) : nil
+    }
+
+    func all<T>(_ args: [SQLBindable?], map: (Row) throws -> T) throws -> [T] {
+        try bind(args)
+        defer { reset() }
+        var out: [T] = []
+        while try step() { out.append(try map(Row(stmt: stmt))) }
+        return out
+    }
 
     func reset() {
         sqlite3_reset(stmt)
