@@ -23,7 +23,7 @@ final class EventLoop: @unchecked Sendable {
     private var draining = false
     private var drainDeadline: UInt64 = 0
     private var now: UInt64 = Socket.monotonicMillis()
-    private var date = Socket.httpDate()
+    private var date = Array(Socket.httpDate().utf8)
     private var dateStamp: UInt64 = 0
     private var scratch = [UInt8](repeating: 0, count: 65_536)
     private var threadID: pthread_t?
@@ -149,7 +149,7 @@ final class EventLoop: @unchecked Sendable {
 
     private func refreshDate() {
         if now - dateStamp >= 500 || dateStamp == 0 {
-            date = Socket.httpDate()
+            date = Array(Socket.httpDate().utf8)
             dateStamp = now
         }
     }
@@ -167,7 +167,7 @@ final class EventLoop: @unchecked Sendable {
                 setInterest(c, EPOLLIN.rawValue, add: true)
                 refreshDate()
                 let r = HTTPResponse.error(503, "too many connections", headers: [("Retry-After", String(config.retryAfterSeconds))])
-                c.output = r.serialized(date: date, close: true, headOnly: false)
+                r.serialize(into: &c.output, date: date, close: true, headOnly: false)
                 c.closeAfterWrite = true
                 flush(c)
                 continue
@@ -324,7 +324,7 @@ final class EventLoop: @unchecked Sendable {
         refreshDate()
         let close = forceClose || draining || head.map { !$0.keepAlive } ?? true || (c.peerClosed && !c.parser.hasPartialInput)
         if head == nil { shared.observe("unmatched", "-", response.status) }
-        c.output.append(contentsOf: response.serialized(date: date, close: close, headOnly: head?.method == "HEAD"))
+        response.serialize(into: &c.output, date: date, close: close, headOnly: head?.method == "HEAD")
         if close { c.closeAfterWrite = true }
     }
 

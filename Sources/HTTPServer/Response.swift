@@ -65,14 +65,37 @@ public struct HTTPResponse: Sendable {
         }
     }
 
-    /// The whole response as bytes: status line, headers and body in one buffer (one write).
-    func serialized(date: String, close: Bool, headOnly: Bool) -> [UInt8] {
-        var head = "HTTP/1.1 \(status) \(Self.reason(status))\r\nDate: \(date)\r\nContent-Length: \(body.count)\r\n"
-        if close { head += "Connection: close\r\n" }
-        for (n, v) in headers { head += n + ": " + v + "\r\n" }
-        head += "\r\n"
-        var out = Array(head.utf8)
+    /// Appends the whole response to `out`: status line, headers and body in one buffer,
+    /// so it goes out in one write.
+    func serialize(into out: inout [UInt8], date: [UInt8], close: Bool, headOnly: Bool) {
+        out.reserveCapacity(out.count + 128 + body.count)
+        out.append(contentsOf: Self.statusLine(status))
+        out.append(contentsOf: Self.dateName)
+        out.append(contentsOf: date)
+        out.append(contentsOf: Self.lengthName)
+        out.append(contentsOf: String(body.count).utf8)
+        out.append(contentsOf: Self.crlf)
+        if close { out.append(contentsOf: Self.closeLine) }
+        for (n, v) in headers {
+            out.append(contentsOf: n.utf8)
+            out.append(contentsOf: Self.colon)
+            out.append(contentsOf: v.utf8)
+            out.append(contentsOf: Self.crlf)
+        }
+        out.append(contentsOf: Self.crlf)
         if !headOnly { out.append(contentsOf: body) }
-        return out
+    }
+
+    private static let crlf: [UInt8] = [13, 10]
+    private static let colon: [UInt8] = [58, 32]
+    private static let dateName = Array("Date: ".utf8)
+    private static let lengthName = Array("\r\nContent-Length: ".utf8)
+    private static let closeLine = Array("Connection: close\r\n".utf8)
+    private static let common: [Int: [UInt8]] = Dictionary(uniqueKeysWithValues: [200, 202, 400, 401, 404, 405, 408, 413, 431, 503].map {
+        ($0, Array("HTTP/1.1 \($0) \(reason($0))\r\n".utf8))
+    })
+
+    static func statusLine(_ status: Int) -> [UInt8] {
+        common[status] ?? Array("HTTP/1.1 \(status) \(reason(status))\r\n".utf8)
     }
 }

@@ -28,6 +28,8 @@ public struct Router: Sendable {
     }
 
     private(set) var routes: [Route] = []
+    /// Route indices by number of path segments: a lookup only tries routes that can match.
+    private var bySegments: [Int: [Int]] = [:]
 
     public init() {}
 
@@ -36,6 +38,7 @@ public struct Router: Sendable {
         let segments = pattern.split(separator: "/").map { s -> Segment in
             s.hasPrefix("{") && s.hasSuffix("}") ? .parameter(String(s.dropFirst().dropLast())) : .literal(String(s))
         }
+        bySegments[segments.count, default: []].append(routes.count)
         routes.append(Route(method: method, pattern: pattern, segments: segments, precheck: precheck, handler: handler))
     }
 
@@ -48,7 +51,8 @@ public struct Router: Sendable {
     func match(method: String, path: String) -> Match {
         let parts = path.split(separator: "/", omittingEmptySubsequences: true)
         var allowed: [String] = []
-        for route in routes where route.segments.count == parts.count {
+        for index in bySegments[parts.count] ?? [] {
+            let route = routes[index]
             var params: [String: String] = [:]
             var ok = true
             for (seg, part) in zip(route.segments, parts) {

@@ -5,9 +5,9 @@ import JSON
 /// Labels are fixed per metric, so series stay few: routes are patterns, not paths.
 final class Metrics: @unchecked Sendable {
     private let lock = NSLock()
-    private var counters: [String: [String: Double]] = [:]
+    private var counters: [String: [LabelSet: Double]] = [:]
     private var help: [String: (String, String)] = [:]
-    private var histograms: [String: [String: Histogram]] = [:]
+    private var histograms: [String: [LabelSet: Histogram]] = [:]
     static let buckets: [Double] = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10]
 
     struct Histogram {
@@ -29,22 +29,31 @@ final class Metrics: @unchecked Sendable {
 
     private func describe(_ name: String, _ type: String, _ text: String) { help[name] = (type, text) }
 
-    static func labels(_ pairs: [(String, String)]) -> String {
-        "{" + pairs.map { "\($0.0)=\(JSONWriter.quote($0.1))" }.joined(separator: ",") + "}"
+    /// Label names and values; text is rendered only when scraped.
+    struct LabelSet: Hashable {
+        var names: [String]
+        var values: [String]
+        init(_ pairs: [(String, String)]) {
+            names = pairs.map(\.0)
+            values = pairs.map(\.1)
+        }
+        var text: String {
+            "{" + zip(names, values).map { "\($0)=\(JSONWriter.quote($1))" }.joined(separator: ",") + "}"
+        }
     }
 
     func increment(_ name: String, _ labels: [(String, String)], by v: Double = 1) {
-        let key = Self.labels(labels)
+        let key = LabelSet(labels)
         lock.withLock { counters[name, default: [:]][key, default: 0] += v }
     }
 
     func set(_ name: String, _ labels: [(String, String)], _ v: Double) {
-        let key = Self.labels(labels)
+        let key = LabelSet(labels)
         lock.withLock { counters[name, default: [:]][key] = v }
     }
 
     func observe(_ name: String, _ labels: [(String, String)], _ v: Double) {
-        let key = Self.labels(labels)
+        let key = LabelSet(labels)
         lock.withLock {
             var h = histograms[name, default: [:]][key] ?? Histogram()
             for (i, b) in Self.buckets.enumerated() where v <= b { h.counts[i] += 1 }
@@ -59,10 +68,10 @@ final class Metrics: @unchecked Sendable {
         var c: [String: [String: Double]] = [:]
         var h: [String: [String: Histogram]] = [:]
         lock.withLock {
-            c = counters
-            h = histograms
+            for (name, series) in counters { c[name] = Dictionary(uniqueKeysWithValues: series.map { ($0.key.text, $0.value) }) }
+            for (name, series) in histograms { h[name] = Dictionary(uniqueKeysWithValues: series.map { ($0.key.text, $0.value) }) }
         }
-        for e in extra { c[e.name, default: [:]][Self.labels(e.labels)] = e.value }
+        for e in extra { c[e.name, default: [:]][LabelSet(e.labels).text] = e.value }
         var out = ""
         for name in help.keys.sorted() {
             let (type, text) = help[name]!
