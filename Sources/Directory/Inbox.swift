@@ -97,7 +97,7 @@ extension TenantDirectory {
     /// Settles events with no directory change (ignored types, no-op events).
     public func markApplied(_ seqs: [Int64], status: String = "applied", note: String? = nil) throws {
         guard !seqs.isEmpty else { return }
-        try write { db in try complete(db, seqs, status: status, note: note) }
+        try write(durable: false) { db in try complete(db, seqs, status: status, note: note) }
     }
 
     func complete(_ db: Connection, _ seqs: [Int64], status: String = "applied", note: String? = nil) throws {
@@ -107,7 +107,7 @@ extension TenantDirectory {
 
     /// Records a failed attempt; the event stays open and is retried at `retryAt` (unix seconds).
     public func markFailed(_ seq: Int64, error: String, retryAt: Int64) throws {
-        _ = try write { db in try db.run(Queries.failInbox, error, retryAt, seq) }
+        _ = try write(durable: false) { db in try db.run(Queries.failInbox, error, retryAt, seq) }
     }
 
     /// Counts of inbox events by status, for metrics.

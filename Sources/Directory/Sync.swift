@@ -42,9 +42,12 @@ extension TenantDirectory {
     ///
     /// `completing` names inbox events this batch settles: they are marked applied in the
     /// same transaction, so an event is never applied twice, even across a crash.
+    ///
+    /// With `completing`, the batch is written without fsync: losing it in a crash leaves
+    /// those events pending, and they are applied again after the restart.
     public func apply(_ evidence: [Evidence], settings: SyncSettings, licenceLimit: Int,
                       mode: DeactivationMode = .immediate, completing: [Int64] = []) throws -> [Decision] {
-        try write { db in
+        try write(durable: completing.isEmpty) { db in
             try complete(db, completing)
             let source = settings.source.rawValue
             var batch = Batch(settings: settings, licenceLimit: licenceLimit, mode: mode, now: Clock.nowText(),

@@ -14,6 +14,11 @@ public final class TenantDirectory: @unchecked Sendable {
     public let path: String
     // Guarded by `lock`: SQLite connections are opened NOMUTEX and used by one thread at a time.
     private let connection: Connection
+    /// A second connection with `synchronous=NORMAL`, for writes whose loss in a crash only
+    /// means redoing them: applying inbox events (the event stays pending with them, so it is
+    /// applied again after a restart). Acknowledged events themselves always go through the
+    /// FULL connection; WAL keeps both consistent.
+    private let relaxed: Connection
     // A plain pthread mutex: waiters sleep instead of spinning through another thread's fsync.
     private let lock = PthreadLock()
 
@@ -33,6 +38,10 @@ public final class TenantDirectory: @unchecked Sendable {
             try db.execute("PRAGMA foreign_keys = ON")
             try Schema.migrate(db)
             connection = db
+            relaxed = try Connection(path: path)
+            try relaxed.execute("PRAGMA busy_timeout = 10000")
+            try relaxed.execute("PRAGMA synchronous = NORMAL")
+            try relaxed.execute("PRAGMA foreign_keys = ON")
         } catch let e as SQLiteError {
             throw DirectoryError(tenant: tenant, message: "\(path): \(e.message)")
         }
@@ -45,10 +54,11 @@ public final class TenantDirectory: @unchecked Sendable {
 
     public static var latestSchemaVersion: Int { Schema.latestVersion }
 
-    /// Runs `body` in a write transaction (`BEGIN IMMEDIATE`), committing on return.
-    func write<T>(_ body: (Connection) throws -> T) throws -> T {
+    /// Runs `body` in a write transaction (`BEGIN IMMEDIATE`), committing on return; durable
+    /// (fsync) unless `durable` is false.
+    func write<T>(durable: Bool = true, _ body: (Connection) throws -> T) throws -> T {
         try lock.withLock { _ in
-            let db = connection
+            let db = durable ? connection : relaxed
             do {
                 try db.execute("BEGIN IMMEDIATE")
             } catch let e as SQLiteError {
