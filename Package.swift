@@ -25,7 +25,7 @@ let package = Package(
         // The per-tenant SQLite directory: users, links, inbox, runs, audit.
         .target(name: "Directory", dependencies: ["CSQLite", "SyncRules", "JSON"]),
         // The config file: load, validate, explain.
-        .target(name: "Config", dependencies: ["SyncRules"]),
+        .target(name: "Config", dependencies: ["SyncRules", "JSON"]),
         // Outbound HTTP on libcurl; knows nothing of Zendesk.
         .target(name: "HTTPClient", dependencies: ["CCurl"]),
         // Sources (desks): the Source protocol, Zendesk and Intercom REST clients.

@@ -1,9 +1,10 @@
-import Foundation
+import JSON
+import SyncRules
 
 /// Reads one JSON object of the config, recording each problem with its path
 /// ("tenant abc-energy: zendesk.subdomain: …") instead of stopping at the first.
 final class Fields {
-    let object: [String: Any]
+    let object: [String: JSONValue]
     let prefix: String
     let path: String
     let report: Report
@@ -15,7 +16,7 @@ final class Fields {
         var warnings: [String] = []
     }
 
-    init(_ object: [String: Any], prefix: String, path: String, report: Report) {
+    init(_ object: [String: JSONValue], prefix: String, path: String, report: Report) {
         self.object = object
         self.prefix = prefix
         self.path = path
@@ -28,35 +29,41 @@ final class Fields {
         report.problems.append("\(prefix)\(name(key)): \(message)")
     }
 
-    func has(_ key: String) -> Bool { object[key] != nil && !(object[key] is NSNull) }
+    /// The member `key`, treating JSON null as absent.
+    private func member(_ key: String) -> JSONValue? {
+        guard let v = object[key], v != .null else { return nil }
+        return v
+    }
+
+    func has(_ key: String) -> Bool { member(key) != nil }
 
     func string(_ key: String, required: Bool = false) -> String? {
         used.insert(key)
-        guard let v = object[key], !(v is NSNull) else {
+        guard let v = member(key) else {
             if required { fail(key, "is required") }
             return nil
         }
-        guard let s = v as? String else { fail(key, "must be a string"); return nil }
+        guard case .string(let s) = v else { fail(key, "must be a string"); return nil }
         return s
     }
 
     func bool(_ key: String, default d: Bool) -> Bool {
         used.insert(key)
-        guard let v = object[key], !(v is NSNull) else { return d }
-        guard let n = v as? NSNumber, Fields.isBoolean(n) else {
+        guard let v = member(key) else { return d }
+        guard case .bool(let b) = v else {
             fail(key, "must be true or false")
             return d
         }
-        return n.boolValue
+        return b
     }
 
     func int(_ key: String, required: Bool = false, min: Int = 0) -> Int? {
         used.insert(key)
-        guard let v = object[key], !(v is NSNull) else {
+        guard let v = member(key) else {
             if required { fail(key, "is required") }
             return nil
         }
-        guard let n = v as? NSNumber, !Fields.isBoolean(n), n.doubleValue == n.doubleValue.rounded(), let i = Int(exactly: n.doubleValue) else {
+        guard case .number(let text) = v, let i = Int(text) else {
             fail(key, "must be a whole number")
             return nil
         }
@@ -64,33 +71,40 @@ final class Fields {
         return i
     }
 
-    /// JSONSerialization boxes true/false as an NSNumber of type 'c'.
-    static func isBoolean(_ n: NSNumber) -> Bool { String(cString: n.objCType) == "c" }
-
     func strings(_ key: String) -> [String]? {
         used.insert(key)
-        guard let v = object[key], !(v is NSNull) else { return nil }
-        guard let a = v as? [Any], a.allSatisfy({ $0 is String }) else { fail(key, "must be a list of strings"); return nil }
-        return a as? [String]
+        guard let v = member(key) else { return nil }
+        guard case .array(let items) = v else { fail(key, "must be a list of strings"); return nil }
+        var out: [String] = []
+        for item in items {
+            guard case .string(let s) = item else { fail(key, "must be a list of strings"); return nil }
+            out.append(s)
+        }
+        return out
     }
 
     func object(_ key: String) -> Fields? {
         used.insert(key)
-        guard let v = object[key], !(v is NSNull) else { return nil }
-        guard let o = v as? [String: Any] else { fail(key, "must be an object"); return nil }
+        guard let v = member(key) else { return nil }
+        guard let o = Fields.members(v) else { fail(key, "must be an object"); return nil }
         return Fields(o, prefix: prefix, path: name(key), report: report)
     }
 
-    func objects(_ key: String) -> [[String: Any]]? {
+    func objects(_ key: String) -> [[String: JSONValue]]? {
         used.insert(key)
-        guard let v = object[key], !(v is NSNull) else { return nil }
-        guard let a = v as? [Any] else { fail(key, "must be a list"); return nil }
-        var out: [[String: Any]] = []
-        for (i, e) in a.enumerated() {
-            guard let o = e as? [String: Any] else { fail("\(key)[\(i)]", "must be an object"); continue }
+        guard let v = member(key) else { return nil }
+        guard case .array(let items) = v else { fail(key, "must be a list"); return nil }
+        var out: [[String: JSONValue]] = []
+        for (i, e) in items.enumerated() {
+            guard let o = Fields.members(e) else { fail("\(key)[\(i)]", "must be an object"); continue }
             out.append(o)
         }
         return out
+    }
+
+    static func members(_ v: JSONValue) -> [String: JSONValue]? {
+        guard case .object(let pairs) = v else { return nil }
+        return Dictionary(pairs, uniquingKeysWith: { _, last in last })
     }
 
     /// Seconds from `30s`, `15m`, `6h`, `24h` (or `1d`).
@@ -104,7 +118,7 @@ final class Fields {
     }
 
     static func parseDuration(_ s: String) -> Int? {
-        let t = s.trimmingCharacters(in: .whitespaces)
+        let t = s.trimmedSpaces
         guard let unit = t.last, let n = Int(t.dropLast()), n > 0 else { return nil }
         switch unit {
         case "s": return n

@@ -1,4 +1,5 @@
-import Foundation
+import FoundationEssentials
+import JSON
 import SyncRules
 
 extension UsersyncConfig {
@@ -7,24 +8,27 @@ extension UsersyncConfig {
         guard let data = FileManager.default.contents(atPath: path) else {
             throw ConfigError(problems: ["\(path): cannot read the config file"])
         }
-        let folder = (path as NSString).deletingLastPathComponent
-        return try parse(data, baseFolder: folder.isEmpty ? "." : folder)
+        let folder = path.lastIndex(of: "/").map { String(path[..<$0]) } ?? "."
+        return try parse(data, baseFolder: folder.isEmpty ? "/" : folder)
     }
 
     public static func parse(_ data: Data, baseFolder: String = ".") throws -> UsersyncConfig {
-        let root: Any
+        let root: JSONValue
         do {
-            root = try JSONSerialization.jsonObject(with: data, options: [])
+            root = try JSONValue.parse(Array(data))
         } catch {
-            throw ConfigError(problems: ["config is not valid JSON: \((error as NSError).userInfo[NSDebugDescriptionErrorKey] ?? error.localizedDescription)"])
+            throw ConfigError(problems: ["config is not valid JSON: \(error)"])
         }
-        guard let object = root as? [String: Any] else { throw ConfigError(problems: ["config must be a JSON object"]) }
+        guard let object = Fields.members(root) else { throw ConfigError(problems: ["config must be a JSON object"]) }
         let report = Fields.Report()
         let top = Fields(object, prefix: "", path: "", report: report)
 
         let listen = parseListen(top)
         var dataDir = top.string("data_dir") ?? "./data"
-        if !dataDir.hasPrefix("/") { dataDir = (baseFolder as NSString).appendingPathComponent(dataDir) }
+        if !dataDir.hasPrefix("/") {
+            if dataDir.hasPrefix("./") { dataDir.removeFirst(2) }
+            dataDir = baseFolder == "." ? dataDir : baseFolder + "/" + dataDir
+        }
         let tolerance = top.duration("webhook_tolerance") ?? 3600
         var http = HTTPLimits()
         if let h = top.object("http") {
@@ -70,7 +74,7 @@ extension UsersyncConfig {
         return ListenAddress(host: host, port: port)
     }
 
-    private static func parseToken(_ o: [String: Any], index: Int, tenantIDs: Set<String>, report: Fields.Report) -> AdminToken? {
+    private static func parseToken(_ o: [String: JSONValue], index: Int, tenantIDs: Set<String>, report: Fields.Report) -> AdminToken? {
         let f = Fields(o, prefix: "", path: "admin_tokens[\(index)]", report: report)
         defer { f.finish() }
         let name = f.string("name", required: true) ?? ""
@@ -96,8 +100,9 @@ extension UsersyncConfig {
 
     static func isLowerAlnum(_ c: UInt8) -> Bool { (c >= 97 && c <= 122) || (c >= 48 && c <= 57) }
 
-    private static func parseTenant(_ o: [String: Any], index: Int, report: Fields.Report, baseFolder: String) -> TenantConfig? {
-        let rawID = o["id"] as? String
+    private static func parseTenant(_ o: [String: JSONValue], index: Int, report: Fields.Report, baseFolder: String) -> TenantConfig? {
+        var rawID: String?
+        if case .string(let id)? = o["id"] { rawID = id }
         let validID = rawID.map(isValidTenantID) ?? false
         let prefix = validID ? "tenant \(rawID!): " : "tenants[\(index)]: "
         let f = Fields(o, prefix: prefix, path: "", report: report)
@@ -127,7 +132,7 @@ extension UsersyncConfig {
 
     /// `abc-energy`, or a full URL `https://abc-energy.zendesk.com` reduced to `abc-energy`.
     static func reduceSubdomain(_ raw: String) -> String? {
-        var s = raw.trimmingCharacters(in: .whitespaces).lowercased()
+        var s = raw.trimmedSpaces.lowercased()
         for scheme in ["https://", "http://"] where s.hasPrefix(scheme) { s.removeFirst(scheme.count) }
         if let slash = s.firstIndex(of: "/") { s = String(s[..<slash]) }
         if s.hasSuffix(".zendesk.com") { s.removeLast(".zendesk.com".count) }

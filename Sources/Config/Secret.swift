@@ -1,4 +1,5 @@
-import Foundation
+import FoundationEssentials
+import SyncRules
 
 /// A secret given by reference, never inline: an environment variable or a file.
 /// Resolved when used, so a config can be checked where the secrets are not present.
@@ -15,10 +16,10 @@ public enum SecretRef: Sendable, Equatable, CustomStringConvertible {
             }
             return v
         case .file(let path):
-            guard let data = FileManager.default.contents(atPath: path), let text = String(data: data, encoding: .utf8) else {
+            guard let data = FileManager.default.contents(atPath: path) else {
                 throw SecretError(message: "secret file \(path) cannot be read")
             }
-            let v = text.trimmingCharacters(in: .whitespacesAndNewlines)
+            let v = String(decoding: data, as: UTF8.self).trimmedSpaces
             guard !v.isEmpty else { throw SecretError(message: "secret file \(path) is empty") }
             return v
         }

@@ -1,5 +1,7 @@
-import Foundation
+import FoundationEssentials
+import Glibc
 import HTTPClient
+import SyncRules
 
 /// How outbound calls survive a flaky desk: 429 waits for `Retry-After`; 5xx, 409,
 /// connection errors, timeouts and garbled bodies retry with capped exponential backoff
@@ -20,7 +22,7 @@ public struct RetryPolicy: Sendable {
     }
 
     func backoff(attempt: Int) -> Double {
-        let exp = min(maxDelay, baseDelay * pow(2, Double(attempt - 1)))
+        let exp = min(maxDelay, baseDelay * Double(1 << min(attempt - 1, 30)))
         return exp / 2 + Double.random(in: 0...(exp / 2))
     }
 
@@ -77,19 +79,27 @@ public struct RetryPolicy: Sendable {
 
     /// Seconds from `Retry-After` (delta-seconds or an HTTP-date).
     static func retryAfter(_ r: ClientResponse) -> Double? {
-        guard let v = r.header("retry-after")?.trimmingCharacters(in: .whitespaces) else { return nil }
+        guard let v = r.header("retry-after")?.trimmedSpaces else { return nil }
         if let s = Double(v) { return max(0, s) }
-        let f = DateFormatter()
-        f.locale = Locale(identifier: "en_US_POSIX")
-        f.timeZone = TimeZone(identifier: "GMT")
-        f.dateFormat = "EEE, dd MMM yyyy HH:mm:ss zzz"
-        return f.date(from: v).map { max(0, $0.timeIntervalSinceNow) }
+        return httpDate(v).map { max(0, Double($0) - Date().timeIntervalSince1970) }
+    }
+
+    /// Unix seconds of an IMF-fixdate (`Sun, 06 Nov 1994 08:49:37 GMT`, RFC 9110 §5.6.7).
+    static func httpDate(_ text: String) -> Int64? {
+        let parts = text.split(separator: " ")
+        let months = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"]
+        guard parts.count == 6, parts[5] == "GMT", let day = Int(parts[1]), let m = months.firstIndex(of: String(parts[2])),
+              let year = Int(parts[3]) else { return nil }
+        let iso = "\(year)-\(m < 9 ? "0" : "")\(m + 1)-\(day < 10 ? "0" : "")\(day)T\(parts[4])Z"
+        return Timestamp(iso8601: iso)?.seconds
     }
 
     static func errorDetail(_ r: ClientResponse) -> String {
-        let text = String(decoding: r.body.prefix(300), as: UTF8.self).replacingOccurrences(of: "\n", with: " ")
+        let text = String(decoding: r.body.prefix(300), as: UTF8.self).replacing("\n", with: " ")
         return text.isEmpty ? "HTTP \(r.status)" : text
     }
 
-    static func format(_ s: Double) -> String { s < 10 ? String(format: "%.2fs", s) : String(format: "%.0fs", s) }
+    static func format(_ s: Double) -> String {
+        s < 10 ? "\(Int(s))." + String(Int((s - Double(Int(s))) * 100) + 100).dropFirst() + "s" : "\(Int(s.rounded()))s"
+    }
 }

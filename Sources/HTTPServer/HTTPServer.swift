@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 import Glibc
 
 /// An HTTP/1.1 server on raw POSIX sockets: one epoll event loop per core, each with its
@@ -16,8 +16,7 @@ public final class HTTPServer: @unchecked Sendable {
     private let router: Router
     private let shared: ServerShared
     private var loops: [EventLoop] = []
-    private var threads: [Thread] = []
-    private let finished = DispatchGroup()
+    private var threads: [pthread_t] = []
     /// The bound port (useful with port 0).
     public private(set) var port: Int = 0
 
@@ -42,15 +41,7 @@ public final class HTTPServer: @unchecked Sendable {
         for fd in fds {
             let loop = try EventLoop(listenFD: fd, config: configuration, router: router, shared: shared)
             loops.append(loop)
-            finished.enter()
-            let t = Thread { [finished] in
-                loop.run()
-                finished.leave()
-            }
-            t.name = "http-loop"
-            t.stackSize = 1 << 20
-            threads.append(t)
-            t.start()
+            threads.append(try Self.spawn { loop.run() })
         }
     }
 
@@ -61,6 +52,29 @@ public final class HTTPServer: @unchecked Sendable {
     /// everything and returns when every loop has exited.
     public func stop() {
         for l in loops { l.requestStop() }
-        finished.wait()
+        for t in threads { pthread_join(t, nil) }
+        threads.removeAll()
+    }
+
+    /// A plain thread for an event loop (not a Dispatch or Swift concurrency thread: it
+    /// blocks in epoll_wait for its whole life).
+    static func spawn(_ body: @escaping () -> Void) throws -> pthread_t {
+        final class Box { let body: () -> Void; init(_ b: @escaping () -> Void) { body = b } }
+        var attributes = pthread_attr_t()
+        pthread_attr_init(&attributes)
+        pthread_attr_setstacksize(&attributes, 1 << 20)
+        defer { pthread_attr_destroy(&attributes) }
+        var thread = pthread_t()
+        let context = Unmanaged.passRetained(Box(body)).toOpaque()
+        let rc = pthread_create(&thread, &attributes, { raw in
+            let box = Unmanaged<Box>.fromOpaque(raw!).takeRetainedValue()
+            box.body()
+            return nil
+        }, context)
+        guard rc == 0 else {
+            Unmanaged<Box>.fromOpaque(context).release()
+            throw Socket.Failure(message: "cannot start an event loop thread (\(rc))")
+        }
+        return thread
     }
 }

@@ -1,6 +1,6 @@
 import Desks
 import Directory
-import Foundation
+import FoundationEssentials
 import SyncRules
 
 /// What a run did, as `reconcile` prints it and `status` shows it.

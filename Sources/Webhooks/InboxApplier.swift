@@ -1,6 +1,8 @@
 import Desks
 import Directory
-import Foundation
+import Dispatch
+import FoundationEssentials
+import Synchronization
 import SyncRules
 
 /// Applies a tenant's stored events for one source, in arrival order, through the same
@@ -26,11 +28,10 @@ public final class InboxApplier: @unchecked Sendable {
     private let settings: Settings
     private let log: @Sendable (String) -> Void
     private let observer: Observer
-    private let condition = NSCondition()
-    private var woken = false
-    private var stopping = false
+    private let wakeup = Wakeup()
+    private let stopping = Atomic<Bool>(false)
     private let finished = DispatchSemaphore(value: 0)
-    private var started = false
+    private let started = Atomic<Bool>(false)
 
     public init(directory: TenantDirectory, source: (any Source)?, settings: Settings,
                 log: @escaping @Sendable (String) -> Void, observer: @escaping Observer = { _, _, _ in }) {
@@ -42,7 +43,7 @@ public final class InboxApplier: @unchecked Sendable {
     }
 
     public func start() {
-        started = true
+        started.store(true, ordering: .relaxed)
         Task.detached { [self] in
             await loop()
             finished.signal()
@@ -50,36 +51,21 @@ public final class InboxApplier: @unchecked Sendable {
     }
 
     /// New events were stored.
-    public func wake() {
-        condition.lock()
-        woken = true
-        condition.signal()
-        condition.unlock()
-    }
+    public func wake() { wakeup.raise() }
 
     public func stop() {
-        condition.lock()
-        stopping = true
-        condition.signal()
-        condition.unlock()
-        if started { finished.wait() }
+        stopping.store(true, ordering: .releasing)
+        wakeup.raise()
+        if started.load(ordering: .relaxed) { finished.wait() }
     }
 
-    private var isStopping: Bool {
-        condition.lock()
-        defer { condition.unlock() }
-        return stopping
-    }
+    private var isStopping: Bool { stopping.load(ordering: .acquiring) }
 
     /// Waits (off the cooperative pool) until woken, stopped, or `seconds` pass.
     private func sleep(_ seconds: Double) async {
         await withCheckedContinuation { (k: CheckedContinuation<Void, Never>) in
             DispatchQueue.global().async { [self] in
-                condition.lock()
-                let deadline = Date().addingTimeInterval(seconds)
-                while !woken && !stopping && condition.wait(until: deadline) {}
-                woken = false
-                condition.unlock()
+                wakeup.wait(seconds: seconds)
                 k.resume()
             }
         }

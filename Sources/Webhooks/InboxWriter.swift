@@ -1,5 +1,5 @@
 import Directory
-import Foundation
+import Synchronization
 
 /// Group commit for one tenant's inbox: events that arrive together are inserted in one
 /// transaction and share one fsync; each delivery is answered only after that commit.
@@ -22,10 +22,12 @@ public final class InboxWriter: @unchecked Sendable {
     private let directory: TenantDirectory
     private let maxQueued: Int
     private let onStored: @Sendable () -> Void
-    private let lock = NSLock()
-    private var queue: [(NewInboxEvent, Completion)] = []
-    private var stopped = false
-    private var flushing = false
+    private struct State {
+        var queue: [(NewInboxEvent, Completion)] = []
+        var stopped = false
+        var flushing = false
+    }
+    private let state = Mutex(State())
 
     public init(directory: TenantDirectory, maxQueued: Int = 20_000, onStored: @escaping @Sendable () -> Void) {
         self.directory = directory
@@ -35,10 +37,11 @@ public final class InboxWriter: @unchecked Sendable {
 
     /// Queues an event; `completion` runs after the commit that stores it (in `flush`).
     public func submit(_ event: NewInboxEvent, completion: @escaping Completion) {
-        let refusal: (any Error)? = lock.withLock {
-            if stopped { return Stopped() }
-            if queue.count >= maxQueued { return Overloaded() }
-            queue.append((event, completion))
+        let maxQueued = self.maxQueued
+        let refusal: (any Error)? = state.withLock { s -> (any Error)? in
+            if s.stopped { return Stopped() }
+            if s.queue.count >= maxQueued { return Overloaded() }
+            s.queue.append((event, completion))
             return nil
         }
         if let refusal { completion(.failure(refusal)) }
@@ -48,17 +51,17 @@ public final class InboxWriter: @unchecked Sendable {
     /// another thread is already flushing, returns at once: that flusher takes these events
     /// in its next round, so threads never queue up behind each other's fsync.
     public func flush() {
-        let mine = lock.withLock { () -> Bool in
-            if flushing { return false }
-            flushing = true
+        let mine = state.withLock { s -> Bool in
+            if s.flushing { return false }
+            s.flushing = true
             return true
         }
         guard mine else { return }
         while true {
-            let batch = lock.withLock { () -> [(NewInboxEvent, Completion)] in
-                let out = queue
-                queue.removeAll(keepingCapacity: true)
-                if out.isEmpty { flushing = false }
+            let batch = state.withLock { s -> [(NewInboxEvent, Completion)] in
+                let out = s.queue
+                s.queue.removeAll(keepingCapacity: true)
+                if out.isEmpty { s.flushing = false }
                 return out
             }
             if batch.isEmpty { return }
@@ -74,7 +77,7 @@ public final class InboxWriter: @unchecked Sendable {
 
     /// Stores what is queued and refuses anything after.
     public func stop() {
-        lock.withLock { stopped = true }
+        state.withLock { $0.stopped = true }
         flush()
     }
 }

@@ -1,5 +1,5 @@
 import Directory
-import Foundation
+import FoundationEssentials
 import SyncRules
 
 /// One tenant's source as the receiver sees it.

@@ -1,5 +1,5 @@
 import CCrypto
-import Foundation
+import FoundationEssentials
 
 /// Zendesk's webhook signature: base64(HMAC-SHA256(key: secret as UTF-8 text,
 /// message: signature-timestamp header text + raw body)).

@@ -1,6 +1,7 @@
 import Config
 import Directory
-import Foundation
+import Dispatch
+import FoundationEssentials
 import SyncRules
 
 /// What every command needs: the loaded config, the data folder, and the tenant chosen.

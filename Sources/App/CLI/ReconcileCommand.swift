@@ -1,7 +1,8 @@
 import Config
 import Desks
 import Directory
-import Foundation
+import Dispatch
+import FoundationEssentials
 import Reconciliation
 import SyncRules
 
@@ -50,11 +51,11 @@ enum ReconcileCommand {
                 if json {
                     reports.append(.object([("tenant", .string(tenant.id)), ("source", .string(kind.rawValue)), ("run", .int(report.runID)),
                                             ("kind", .string(report.kind.rawValue)), ("outcome", .string(report.outcome.rawValue)),
-                                            ("pages", .int(report.pages)), ("seconds", .string(String(format: "%.3f", report.seconds))),
+                                            ("pages", .int(report.pages)), ("seconds", .string(decimals(report.seconds, 3))),
                                             ("counts", Render.counts(report.counts)), ("error", .string(report.error))]))
                 } else {
                     let c = report.counts
-                    console.print("\(label): run #\(report.runID) \(report.kind.rawValue) \(report.outcome.rawValue) in \(String(format: "%.1f", report.seconds))s — "
+                    console.print("\(label): run #\(report.runID) \(report.kind.rawValue) \(report.outcome.rawValue) in \(decimals(report.seconds, 1))s — "
                         + "fetched \(c.fetched), created \(c.created), linked \(c.linked), renamed \(c.renamed), email changes \(c.emailChanged), "
                         + "deactivated \(c.deactivated), restored \(c.restored), unchanged \(c.unchanged), conflicts \(c.conflicts), held \(c.held)")
                     if let e = report.error { console.print("\(label): \(e)") }

@@ -1,6 +1,8 @@
+import Glibc
 import Config
 import Dispatch
-import Foundation
+import Dispatch
+import FoundationEssentials
 
 /// `serve`: runs until SIGTERM/SIGINT (drains, exits 0); SIGHUP or a changed file reloads the config.
 enum ServeCommand {

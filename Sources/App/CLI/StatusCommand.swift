@@ -1,4 +1,6 @@
-import Foundation
+import JSON
+import Dispatch
+import FoundationEssentials
 import Config
 import Directory
 import SyncRules
@@ -129,8 +131,17 @@ enum AuditDiff {
     }
 
     private static func fields(_ json: String) -> [String: String] {
-        guard let data = json.data(using: .utf8),
-              let o = try? JSONSerialization.jsonObject(with: data) as? [String: Any] else { return [:] }
-        return o.mapValues { v in v is NSNull ? "null" : "\(v)" }
+        guard case .object(let members)? = try? JSONValue.parse(Array(json.utf8)) else { return [:] }
+        var out: [String: String] = [:]
+        for (k, v) in members {
+            switch v {
+            case .null: out[k] = "null"
+            case .string(let s): out[k] = s
+            case .number(let n): out[k] = n
+            case .bool(let b): out[k] = String(b)
+            default: out[k] = "…"
+            }
+        }
+        return out
     }
 }

@@ -1,6 +1,7 @@
 import Config
 import Directory
-import Foundation
+import Dispatch
+import FoundationEssentials
 import SyncRules
 
 /// The `usersync` command line: parses, dispatches, and turns errors into messages and

@@ -1,7 +1,8 @@
 import Config
 import Desks
 import Directory
-import Foundation
+import Dispatch
+import FoundationEssentials
 
 /// `zendesk connect` (OAuth with PKCE) and `zendesk install-webhook`.
 enum ZendeskCommands {

@@ -1,6 +1,7 @@
 import Config
 import Directory
-import Foundation
+import Dispatch
+import FoundationEssentials
 import HTTPServer
 import SyncRules
 

@@ -1,11 +1,12 @@
-import Foundation
+import Dispatch
+import FoundationEssentials
 import JSON
 
 /// Structured logs: one JSON object per line on stderr. Callers pass values that are safe
 /// to show; secrets never reach a log call.
 final class Log: Sendable {
     enum Level: String { case debug, info, warn, error }
-    private let lock = NSLock()
+    private let lock = Lock()
     let minimum: Level
 
     init(minimum: Level = .info) { self.minimum = minimum }
@@ -15,7 +16,7 @@ final class Log: Sendable {
         var line = "{\"ts\":\"\(Date().ISO8601Format(.iso8601.year().month().day().time(includingFractionalSeconds: true)))\",\"level\":\"\(level.rawValue)\",\"msg\":\(JSONWriter.quote(message))"
         for (k, v) in fields.sorted(by: { $0.key < $1.key }) { line += ",\(JSONWriter.quote(k)):\(JSONWriter.quote(v))" }
         line += "}\n"
-        lock.withLock { FileHandle.standardError.write(Data(line.utf8)) }
+        lock.withLock { Console.write(2, line) }
     }
 
     func info(_ m: String, _ f: [String: String] = [:]) { write(.info, m, f) }

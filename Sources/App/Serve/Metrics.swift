@@ -1,10 +1,11 @@
-import Foundation
+import Dispatch
+import FoundationEssentials
 import JSON
 
 /// Counters, gauges and one histogram in Prometheus text format (exposition format 0.0.4).
 /// Labels are fixed per metric, so series stay few: routes are patterns, not paths.
 final class Metrics: @unchecked Sendable {
-    private let lock = NSLock()
+    private let lock = Lock()
     private var counters: [String: [LabelSet: Double]] = [:]
     private var help: [String: (String, String)] = [:]
     private var histograms: [String: [LabelSet: Histogram]] = [:]

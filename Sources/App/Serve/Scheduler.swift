@@ -1,6 +1,7 @@
 import Config
 import Directory
-import Foundation
+import Dispatch
+import FoundationEssentials
 import Reconciliation
 import SyncRules
 
@@ -17,7 +18,7 @@ final class Scheduler: @unchecked Sendable {
     private let metrics: Metrics
     private let tenant: String
     private let source: SourceKind
-    private let lock = NSLock()
+    private let lock = Lock()
     private var stopped = false
     private var requested: Bool?
     private var runNow: Bool
@@ -121,7 +122,7 @@ final class Scheduler: @unchecked Sendable {
         log.info(full ? "reconciliation started" : "incremental catch-up started", ["tenant": tenant, "source": source.rawValue])
         let report = full ? await reconciler.runFull(confirmDeactivations: confirm) : await reconciler.runIncremental()
         var fields = ["tenant": tenant, "source": source.rawValue, "run": String(report.runID), "kind": report.kind.rawValue,
-                      "outcome": report.outcome.rawValue, "pages": String(report.pages), "seconds": String(format: "%.2f", report.seconds)]
+                      "outcome": report.outcome.rawValue, "pages": String(report.pages), "seconds": decimals(report.seconds, 2)]
         for (k, v) in report.counts.fields { fields[k] = String(v) }
         if let e = report.error { fields["error"] = e }
         if report.outcome == .failed { log.warn("reconciliation failed", fields) } else { log.info("reconciliation finished", fields) }

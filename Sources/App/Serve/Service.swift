@@ -1,6 +1,8 @@
+import Glibc
 import Config
 import Directory
-import Foundation
+import Dispatch
+import FoundationEssentials
 import HTTPServer
 import SyncRules
 import Webhooks
@@ -13,7 +15,7 @@ final class Service: @unchecked Sendable {
     let dataDirOverride: String?
     let log = Log()
     let metrics = Metrics()
-    private let lock = NSLock()
+    private let lock = Lock()
     private(set) var config: UsersyncConfig
     private var runtimes: [String: TenantRuntime] = [:]
     private var directories: [String: TenantDirectory] = [:]

@@ -1,7 +1,8 @@
 import Config
 import Desks
 import Directory
-import Foundation
+import Dispatch
+import FoundationEssentials
 import Reconciliation
 import SyncRules
 import Webhooks
@@ -11,7 +12,7 @@ import Webhooks
 final class SourceRuntime: @unchecked Sendable {
     let kind: SourceKind
     let enabled: Bool
-    private let lock = NSLock()
+    private let lock = Lock()
     private var knownSecrets: [String]
     private var lastRefresh = Date.distantPast
     let writer: InboxWriter?

@@ -1,7 +1,8 @@
 import Config
 import Desks
 import Directory
-import Foundation
+import Dispatch
+import FoundationEssentials
 import HTTPClient
 import SyncRules
 

@@ -1,5 +1,6 @@
-import Foundation
+import FoundationEssentials
 import HTTPClient
+import Synchronization
 import JSON
 import SyncRules
 
@@ -38,8 +39,7 @@ public final class ZendeskClient: Source, @unchecked Sendable {
     public let settings: Settings
     private let http: HTTPClient
     private let log: @Sendable (String) -> Void
-    private let lock = NSLock()
-    private var lastIncremental: Date?
+    private let lastIncremental = Mutex<Date?>(nil)
 
     public init(settings: Settings, http: HTTPClient = HTTPClient(), log: @escaping @Sendable (String) -> Void = { _ in }) {
         self.settings = settings
@@ -99,7 +99,7 @@ public final class ZendeskClient: Source, @unchecked Sendable {
     private func nextURL(_ page: ZendeskDecoding.UsersPage, query: [String]) throws -> String {
         if let next = page.next, next.hasPrefix(settings.baseURL + "/") { return next }
         guard let cursor = page.afterCursor else { throw SourceError.malformed("has_more without a cursor") }
-        let escaped = cursor.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? cursor
+        let escaped = QueryEncoding.escape(cursor)
         return "\(settings.baseURL)/api/v2/users?\(query.joined(separator: "&"))&page%5Bafter%5D=\(escaped)"
     }
 
@@ -117,7 +117,7 @@ public final class ZendeskClient: Source, @unchecked Sendable {
 
     public func changedUsers(since cursor: String?, start: Int64, page: ([SourceUser]) async throws -> Void) async throws -> String {
         let roleNames = try await customRoleNames()
-        var url = cursor.map { "\(settings.baseURL)/api/v2/incremental/users/cursor.json?cursor=\($0.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? $0)" }
+        var url = cursor.map { "\(settings.baseURL)/api/v2/incremental/users/cursor.json?cursor=\(QueryEncoding.escape($0))" }
             ?? "\(settings.baseURL)/api/v2/incremental/users/cursor.json?start_time=\(start)"
         var last = cursor ?? ""
         while true {
@@ -128,15 +128,16 @@ public final class ZendeskClient: Source, @unchecked Sendable {
             try await page(result.users)
             if let c = result.afterCursor { last = c }
             if result.endOfStream || result.afterCursor == nil { return last }
-            url = "\(settings.baseURL)/api/v2/incremental/users/cursor.json?cursor=\(last.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? last)"
+            url = "\(settings.baseURL)/api/v2/incremental/users/cursor.json?cursor=\(QueryEncoding.escape(last))"
         }
     }
 
     private func spaceIncremental() async throws {
-        let wait: Double = lock.withLock {
+        let spacing = settings.incrementalSpacing
+        let wait: Double = lastIncremental.withLock { last in
             let now = Date()
-            let next = lastIncremental.map { $0.addingTimeInterval(settings.incrementalSpacing) } ?? now
-            lastIncremental = max(next, now)
+            let next = last.map { $0.addingTimeInterval(spacing) } ?? now
+            last = max(next, now)
             return max(0, next.timeIntervalSince(now))
         }
         if wait > 0 {

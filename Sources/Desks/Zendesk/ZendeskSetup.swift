@@ -1,5 +1,5 @@
 import CCrypto
-import Foundation
+import FoundationEssentials
 import HTTPClient
 import JSON
 
@@ -92,13 +92,12 @@ public struct ZendeskOAuth: Sendable {
     }
 
     static func base64url(_ bytes: [UInt8]) -> String {
-        Data(bytes).base64EncodedString().replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_")
-            .replacingOccurrences(of: "=", with: "")
+        Data(bytes).base64EncodedString().replacing("+", with: "-").replacing("/", with: "_").replacing("=", with: "")
     }
 
     /// The URL to send an admin to (PKCE S256 with `challenge`).
     public func authorizationURL(state: String, challenge: String) -> String {
-        func q(_ s: String) -> String { s.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? s }
+        func q(_ s: String) -> String { QueryEncoding.escape(s) }
         return "\(baseURL)/oauth/authorizations/new?response_type=code&client_id=\(q(clientID))&redirect_uri=\(q(redirectURL))"
             + "&scope=\(q(scope))&state=\(q(state))&code_challenge=\(q(challenge))&code_challenge_method=S256"
     }
