@@ -39,6 +39,7 @@ extension UsersyncConfig {
             http.bodyTimeout = h.duration("body_timeout") ?? http.bodyTimeout
             http.idleTimeout = h.duration("idle_timeout") ?? http.idleTimeout
             http.drainTimeout = h.duration("drain_timeout") ?? http.drainTimeout
+            http.loops = h.int("loops", min: 0) ?? http.loops
             h.finish()
         }
 

@@ -31,6 +31,8 @@ public struct HTTPLimits: Sendable, Equatable {
     public var bodyTimeout = 10
     public var idleTimeout = 60
     public var drainTimeout = 10
+    /// Event loops (threads); 0 means one per core.
+    public var loops = 0
     public init() {}
 }
 

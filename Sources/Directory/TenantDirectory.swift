@@ -14,11 +14,6 @@ public final class TenantDirectory: @unchecked Sendable {
     public let path: String
     // Guarded by `lock`: SQLite connections are opened NOMUTEX and used by one thread at a time.
     private let connection: Connection
-    /// A second connection with `synchronous=NORMAL`, for writes whose loss in a crash only
-    /// means redoing them: applying inbox events (the event stays pending with them, so it is
-    /// applied again after a restart). Acknowledged events themselves always go through the
-    /// FULL connection; WAL keeps both consistent.
-    private let relaxed: Connection
     // A plain pthread mutex: waiters sleep instead of spinning through another thread's fsync.
     private let lock = PthreadLock()
 
@@ -38,10 +33,6 @@ public final class TenantDirectory: @unchecked Sendable {
             try db.execute("PRAGMA foreign_keys = ON")
             try Schema.migrate(db)
             connection = db
-            relaxed = try Connection(path: path)
-            try relaxed.execute("PRAGMA busy_timeout = 10000")
-            try relaxed.execute("PRAGMA synchronous = NORMAL")
-            try relaxed.execute("PRAGMA foreign_keys = ON")
         } catch let e as SQLiteError {
             throw DirectoryError(tenant: tenant, message: "\(path): \(e.message)")
         }
@@ -54,11 +45,17 @@ public final class TenantDirectory: @unchecked Sendable {
 
     public static var latestSchemaVersion: Int { Schema.latestVersion }
 
-    /// Runs `body` in a write transaction (`BEGIN IMMEDIATE`), committing on return; durable
-    /// (fsync) unless `durable` is false.
+    /// Runs `body` in a write transaction (`BEGIN IMMEDIATE`), committing on return.
+    ///
+    /// `durable: false` commits without fsync (`synchronous=NORMAL` for this transaction
+    /// only), for writes whose loss in a crash only means redoing them: applying inbox events
+    /// leaves them pending until the same transaction marks them applied. One connection
+    /// serves both, so its page cache stays warm.
     func write<T>(durable: Bool = true, _ body: (Connection) throws -> T) throws -> T {
         try lock.withLock { _ in
-            let db = durable ? connection : relaxed
+            let db = connection
+            if !durable { try? db.execute("PRAGMA synchronous = NORMAL") }
+            defer { if !durable { try? db.execute("PRAGMA synchronous = FULL") } }
             do {
                 try db.execute("BEGIN IMMEDIATE")
             } catch let e as SQLiteError {

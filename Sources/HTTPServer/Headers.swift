@@ -22,12 +22,17 @@ public struct HTTPHeaders: Sendable, Sequence {
     /// ASCII case-insensitive comparison without allocating lower-cased copies.
     static func same(_ a: String, _ b: String) -> Bool {
         guard a.utf8.count == b.utf8.count else { return false }
-        for (x, y) in zip(a.utf8, b.utf8) where x != y {
-            let lx = x >= 65 && x <= 90 ? x + 32 : x
-            let ly = y >= 65 && y <= 90 ? y + 32 : y
-            if lx != ly { return false }
+        var a = a, b = b
+        return a.withUTF8 { x in
+            b.withUTF8 { y in
+                for i in 0..<x.count where x[i] != y[i] {
+                    let lx = x[i] >= 65 && x[i] <= 90 ? x[i] + 32 : x[i]
+                    let ly = y[i] >= 65 && y[i] <= 90 ? y[i] + 32 : y[i]
+                    if lx != ly { return false }
+                }
+                return true
+            }
         }
-        return true
     }
 
     public func makeIterator() -> IndexingIterator<[(name: String, value: String)]> { fields.makeIterator() }

@@ -57,7 +57,7 @@ public struct HTTPRequest: Sendable {
 
 enum PercentDecoding {
     static func decode(_ s: Substring) -> String {
-        guard s.contains("%") || s.contains("+") else { return String(s) }
+        guard s.utf8.contains(where: { $0 == UInt8(ascii: "%") || $0 == UInt8(ascii: "+") }) else { return String(s) }
         var out: [UInt8] = []
         var u = Array(s.utf8)[...]
         while let c = u.popFirst() {

@@ -212,7 +212,7 @@ public struct RequestParser {
         var connectionTokens: [String] = []
         var expect: String?
         for (name, value) in headers {
-            switch name.lowercased() {
+            switch Self.framingHeader(name) {
             case "content-length":
                 for part in value.split(separator: ",", omittingEmptySubsequences: false) {
                     let p = part.trimmingASCIISpaces()
@@ -268,6 +268,21 @@ public struct RequestParser {
             method: String(decoding: methodBytes, as: UTF8.self), target: target, path: path, query: query, version: version,
             headers: headers, keepAlive: keepAlive, contentLength: contentLength, chunked: chunked,
             expectContinue: expect == "100-continue" && version == .http11, refusal: refusal))
+    }
+
+    /// The lower-cased name when it is one of the headers framing depends on, else "".
+    /// Compared without allocating, as every header of every request passes here.
+    static func framingHeader(_ name: String) -> String {
+        let known: String
+        switch name.utf8.count {
+        case 14: known = "content-length"
+        case 17: known = "transfer-encoding"
+        case 4: known = "host"
+        case 10: known = "connection"
+        case 6: known = "expect"
+        default: return ""
+        }
+        return HTTPHeaders.same(name, known) ? known : ""
     }
 
     static func isToken(_ c: UInt8) -> Bool {

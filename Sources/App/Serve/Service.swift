@@ -65,6 +65,7 @@ final class Service: @unchecked Sendable {
         sc.bodyTimeout = Double(config.http.bodyTimeout)
         sc.idleTimeout = Double(config.http.idleTimeout)
         sc.drainTimeout = Double(config.http.drainTimeout)
+        sc.loops = config.http.loops
         let metrics = self.metrics
         let server = HTTPServer(configuration: sc, router: Routes(service: self).router()) { route, method, status in
             metrics.increment("usersync_http_requests_total", [("route", route), ("method", method), ("status", String(status))])
