@@ -3,19 +3,16 @@
 enum Queries {
     static let userColumns = "id, name, email, username, external_id, status, deactivated_by, reason, origin, status_before_deactivation, created_at, updated_at"
 
-    static let linkedUser = SQL("""
-        SELECT u.id, u.name, u.email, u.username, u.external_id, u.status, u.deactivated_by, u.reason, u.origin,
+    /// A link with its user: user columns 0–11, snapshot columns 12–19.
+    private static let linkedColumns = """
+        u.id, u.name, u.email, u.username, u.external_id, u.status, u.deactivated_by, u.reason, u.origin,
         u.status_before_deactivation, u.created_at, u.updated_at,
         l.name, l.email, l.role, l.custom_role, l.active, l.suspended, l.source_updated_at, l.custom_role_name
-        FROM links l JOIN users u ON u.id = l.user_id WHERE l.source = ? AND l.source_user_id = ?
-        """)
-    /// `linkedUser` for many source users: append `?,?,…)`.
-    static let linkedUsersPrefix = """
-        SELECT l.source_user_id, u.id, u.name, u.email, u.username, u.external_id, u.status, u.deactivated_by, u.reason,
-        u.origin, u.status_before_deactivation, u.created_at, u.updated_at,
-        l.name, l.email, l.role, l.custom_role, l.active, l.suspended, l.source_updated_at, l.custom_role_name
-        FROM links l JOIN users u ON u.id = l.user_id WHERE l.source = ? AND l.source_user_id IN (
+        FROM links l JOIN users u ON u.id = l.user_id WHERE l.source = ?
         """
+    static let linkedUser = SQL("SELECT \(linkedColumns) AND l.source_user_id = ?")
+    /// `linkedUser` for many source users (source user id first): append `?,?,…)`.
+    static let linkedUsersPrefix = "SELECT l.source_user_id, \(linkedColumns) AND l.source_user_id IN ("
     static let candidateColumns = userColumns + ", (SELECT l.source_user_id FROM links l WHERE l.user_id = users.id AND l.source = ?)"
     static let byExternalID = SQL("SELECT \(candidateColumns) FROM users WHERE external_id = ? COLLATE NOCASE")
     static let byEmailOrUsername = SQL("SELECT \(candidateColumns) FROM users WHERE email = ? COLLATE NOCASE OR username = ? COLLATE NOCASE ORDER BY id")

@@ -195,5 +195,5 @@ enum AuditJSON {
         return s
     }
 
-    static func quote(_ v: String?) -> String { JSONWriter.quote(v) }
+    private static func quote(_ v: String?) -> String { JSONWriter.quote(v) }
 }

@@ -24,7 +24,7 @@ public struct IntakeTarget: Sendable {
 /// What the receiver answers for one webhook delivery.
 public enum IntakeVerdict: Sendable, Equatable {
     /// 200: stored durably (`new`), or already stored before (a redelivery).
-    case stored(new: Bool, type: String)
+    case stored(new: Bool)
     /// 200: the source is disabled; verified, nothing stored.
     case acknowledgedDisabled
     /// 4xx with a reason (401 signature, 400 body).
@@ -78,10 +78,9 @@ public struct WebhookIntake: Sendable {
         let handled = EventInterpreter.isHandled(event.type)
         let record = NewInboxEvent(source: target.source, eventID: event.id, type: event.type, sourceUserID: event.userID,
                                    body: body, ignored: !handled)
-        let type = event.type
         writer.submit(record) { result in
             switch result {
-            case .success(let new): completion(.stored(new: new, type: type))
+            case .success(let new): completion(.stored(new: new))
             case .failure(let e): completion(.unavailable(reason: "\(e)"))
             }
         }

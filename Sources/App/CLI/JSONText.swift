@@ -24,7 +24,7 @@ indirect enum JSONText {
         case .null: out += "null"
         case .bool(let b): out += b ? "true" : "false"
         case .int(let i): out += i.map(String.init) ?? "null"
-        case .string(let s): out += s.map(Self.quote) ?? "null"
+        case .string(let s): out += s.map(JSONWriter.quote) ?? "null"
         case .array(let items):
             if items.isEmpty { out += "[]"; return }
             out += "[" + nl
@@ -38,7 +38,7 @@ indirect enum JSONText {
             if pairs.isEmpty { out += "{}"; return }
             out += "{" + nl
             for (i, (k, v)) in pairs.enumerated() {
-                out += pad(level + 1) + Self.quote(k) + (indent == nil ? ":" : ": ")
+                out += pad(level + 1) + JSONWriter.quote(k) + (indent == nil ? ":" : ": ")
                 v.write(into: &out, indent: indent, level: level + 1)
                 out += (i < pairs.count - 1 ? "," : "") + nl
             }
@@ -46,7 +46,6 @@ indirect enum JSONText {
         }
     }
 
-    static func quote(_ s: String) -> String { JSONWriter.quote(s) }
 }
 
 /// A plain, aligned table for people.

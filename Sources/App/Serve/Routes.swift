@@ -61,7 +61,7 @@ struct Routes {
             let target = IntakeTarget(tenant: tenant, source: source, enabled: s.enabled, secrets: s.secrets, writer: s.writer)
             intake.receiveZendesk(target, signature: signature, timestamp: timestamp, body: body) { verdict in
                 switch verdict {
-                case .stored(let new, _):
+                case .stored(let new):
                     count(new ? "stored" : "duplicate")
                     res.send(.json(200, new ? #"{"status":"stored"}"# : #"{"status":"duplicate"}"#))
                 case .acknowledgedDisabled:

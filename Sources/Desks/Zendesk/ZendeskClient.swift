@@ -40,6 +40,10 @@ public final class ZendeskClient: Source, @unchecked Sendable {
     private let http: HTTPClient
     private let log: @Sendable (String) -> Void
     private let lastIncremental = Mutex<Date?>(nil)
+    /// Custom role names and when they were read: a full listing reads them afresh, the
+    /// webhook path (one Show User per event) reuses them for `roleNamesMaxAge` seconds.
+    private let roleNamesCache = Mutex<(names: [String: String], at: Date)?>(nil)
+    private let roleNamesMaxAge: Double = 600
 
     public init(settings: Settings, http: HTTPClient = HTTPClient(), log: @escaping @Sendable (String) -> Void = { _ in }) {
         self.settings = settings
@@ -70,7 +74,7 @@ public final class ZendeskClient: Source, @unchecked Sendable {
     // MARK: Source
 
     public func listUsers(page: ([SourceUser]) async throws -> Void) async throws {
-        let roleNames = try await customRoleNames()
+        let roleNames = try await customRoleNames(fresh: true)
         // Custom roles belong to agents, so selecting one lists agents (USERS: role filters).
         var filters = Set<String>()
         for r in settings.roles {
@@ -147,16 +151,23 @@ public final class ZendeskClient: Source, @unchecked Sendable {
     }
 
     /// Custom role id → name, needed only when the tenant selects roles by name.
-    public func customRoleNames() async throws -> [String: String] {
+    public func customRoleNames(fresh: Bool = false) async throws -> [String: String] {
         let needsNames = settings.roles.contains { !["agent", "admin"].contains($0.lowercased()) && !$0.allSatisfy(\.isNumber) }
         guard needsNames else { return [:] }
+        let maxAge = roleNamesMaxAge
+        if !fresh, let cached = roleNamesCache.withLock({ $0 }), Date().timeIntervalSince(cached.at) < maxAge {
+            return cached.names
+        }
+        let names: [String: String]
         do {
-            return try await call("\(settings.baseURL)/api/v2/custom_roles", what: "custom roles") { r in
+            names = try await call("\(settings.baseURL)/api/v2/custom_roles", what: "custom roles") { r in
                 try ZendeskDecoding.customRoles(r.body)
             }
         } catch SourceError.http(let status, _) where status == 404 || status == 402 {
             // Custom roles need Enterprise; without them every agent is a plain agent.
-            return [:]
+            names = [:]
         }
+        roleNamesCache.withLock { $0 = (names, Date()) }
+        return names
     }
 }
