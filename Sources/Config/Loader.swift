@@ -43,6 +43,19 @@ extension UsersyncConfig {
             h.finish()
         }
 
+        var retention = Retention()
+        if let r = top.object("retention") {
+            retention.inbox = r.duration("inbox") ?? retention.inbox
+            retention.audit = r.duration("audit")
+            r.finish()
+        }
+        var events = EventRetries()
+        if let e = top.object("events") {
+            events.maxAttempts = e.int("max_attempts", min: 1) ?? events.maxAttempts
+            events.retryDelay = e.duration("retry_delay") ?? events.retryDelay
+            e.finish()
+        }
+
         var tenants: [TenantConfig] = []
         let tenantObjects = top.objects("tenants") ?? []
         if tenantObjects.isEmpty && report.problems.isEmpty { top.fail("tenants", "at least one tenant is required") }
@@ -61,7 +74,8 @@ extension UsersyncConfig {
         top.finish()
         guard report.problems.isEmpty else { throw ConfigError(problems: report.problems) }
         return UsersyncConfig(listen: listen, dataDir: dataDir, adminTokens: tokens, tenants: tenants,
-                              webhookTolerance: tolerance, http: http, warnings: report.warnings)
+                              webhookTolerance: tolerance, http: http, retention: retention, events: events,
+                              warnings: report.warnings)
     }
 
     private static func parseListen(_ top: Fields) -> ListenAddress {
@@ -254,6 +268,6 @@ extension UsersyncConfig {
             }
         }
         let incremental = r.duration("incremental_every")
-        return ReconcileSchedule(every: every, at: at, incrementalEvery: incremental)
+        return ReconcileSchedule(every: every, at: at, incrementalEvery: incremental, retry: r.duration("retry") ?? 60)
     }
 }

@@ -10,6 +10,8 @@ public struct UsersyncConfig: Sendable, Equatable {
     /// reuse the timestamp on retries; event-id dedup covers replays).
     public var webhookTolerance: Int
     public var http: HTTPLimits
+    public var retention: Retention
+    public var events: EventRetries
     /// Keys the loader did not recognise; reported, not fatal.
     public var warnings: [String]
 
@@ -33,6 +35,24 @@ public struct HTTPLimits: Sendable, Equatable {
     public var drainTimeout = 10
     /// Event loops (threads); 0 means one per core.
     public var loops = 0
+    public init() {}
+}
+
+/// How long settled inbox events (and, when set, audit rows) are kept.
+public struct Retention: Sendable, Equatable {
+    /// Seconds after which applied and ignored events are pruned (default 30 days).
+    public var inbox = 30 * 86_400
+    /// Seconds after which audit rows are pruned; nil keeps them forever.
+    public var audit: Int?
+    public init() {}
+}
+
+/// How the applier retries an event that fails to apply.
+public struct EventRetries: Sendable, Equatable {
+    /// Attempts before the event is marked `failed`.
+    public var maxAttempts = 8
+    /// Seconds before the first retry; each next one doubles, up to 5 minutes.
+    public var retryDelay = 1
     public init() {}
 }
 
@@ -63,11 +83,14 @@ public struct ReconcileSchedule: Sendable, Equatable {
     public var at: Int?
     /// Seconds between incremental catch-ups; nil for none.
     public var incrementalEvery: Int?
+    /// Seconds before a failed full run is retried (then doubling, up to an hour).
+    public var retry: Int
 
-    public init(every: Int, at: Int?, incrementalEvery: Int?) {
+    public init(every: Int, at: Int?, incrementalEvery: Int?, retry: Int = 60) {
         self.every = every
         self.at = at
         self.incrementalEvery = incrementalEvery
+        self.retry = retry
     }
 }
 

@@ -27,8 +27,11 @@ public struct RetryPolicy: Sendable {
     }
 
     /// Sends `request` and decodes the response with `decode`, retrying as the policy says.
+    /// Responses with a status in `passing` go to `decode` once, as they are (a 404 whose
+    /// body says whether the record is really gone).
     func run<T>(_ http: HTTPClient, _ request: @autoclosure () async throws -> ClientRequest, what: String,
-                log: @Sendable (String) -> Void, decode: (ClientResponse) throws -> T) async throws -> T {
+                passing: Set<Int> = [], log: @Sendable (String) -> Void,
+                decode: (ClientResponse) throws -> T) async throws -> T {
         var attempt = 0
         var rateLimitWaits = 0
         while true {
@@ -44,6 +47,8 @@ public struct RetryPolicy: Sendable {
                 continue
             }
             switch response.status {
+            case let status where passing.contains(status):
+                return try decode(response)
             case 200..<300:
                 do {
                     return try decode(response)

@@ -9,6 +9,10 @@ enum Clock {
         return Timestamp(nanoseconds: Int64(ts.tv_sec) * 1_000_000_000 + Int64(ts.tv_nsec))
     }
 
+    static func nowNanoseconds() -> Int64 { now().nanoseconds }
+
+    static func nowSeconds() -> Int64 { now().nanoseconds / 1_000_000_000 }
+
     /// Millisecond precision keeps rows readable and still ordered.
     static func nowText() -> String {
         let t = now()

@@ -1,5 +1,12 @@
 import SyncRules
 
+/// Where an inbox event is in its life: `pending` until applied (retries stay pending,
+/// with an attempt count and a due time), then `applied` or `ignored`; `failed` when it
+/// kept failing past the attempt limit (an admin looks; reconciliation repairs the user).
+public enum InboxStatus: String, Sendable, CaseIterable {
+    case pending, applied, ignored, failed
+}
+
 /// A webhook event as stored in a tenant's inbox.
 public struct InboxEvent: Sendable, Equatable {
     public var seq: Int64
@@ -8,7 +15,7 @@ public struct InboxEvent: Sendable, Equatable {
     public var type: String
     public var sourceUserID: String?
     public var receivedAt: String
-    public var status: String
+    public var status: InboxStatus
     public var attempts: Int
     public var lastError: String?
     public var body: [UInt8]
@@ -16,22 +23,23 @@ public struct InboxEvent: Sendable, Equatable {
 
 extension TenantDirectory {
     /// Inbox events, newest first, optionally of one status.
-    public func events(status: String? = nil, limit: Int = 100) throws -> [InboxEvent] {
+    public func events(status: InboxStatus? = nil, limit: Int = 100) throws -> [InboxEvent] {
         try read { db in
             let sql = "SELECT seq, source, event_id, type, source_user_id, received_at, status, attempts, last_error, body FROM inbox"
                 + (status == nil ? "" : " WHERE status = ?") + " ORDER BY seq DESC LIMIT ?"
-            let args: [SQLBindable?] = (status.map { [$0] } ?? []) + [limit]
+            let args: [SQLBindable?] = (status.map { [$0.rawValue] } ?? []) + [limit]
             return try db.query(sql, arguments: args, map: Self.inboxEvent)
         }
     }
 
     static func inboxEvent(_ r: Row) -> InboxEvent {
         InboxEvent(seq: r.int(0), source: SourceKind(rawValue: r.text(1)) ?? .zendesk, eventID: r.text(2), type: r.text(3),
-                   sourceUserID: r.optionalText(4), receivedAt: r.text(5), status: r.text(6), attempts: Int(r.int(7)),
+                   sourceUserID: r.optionalText(4), receivedAt: r.text(5),
+                   status: InboxStatus(rawValue: r.text(6)) ?? .pending, attempts: Int(r.int(7)),
                    lastError: r.optionalText(8), body: r.blob(9))
     }
 
-    /// Events stored but not yet applied (pending) and those that failed and wait for a retry.
+    /// Events stored but not yet applied (pending, retries included) and those that failed for good.
     public func inboxBacklog(source: SourceKind) throws -> (pending: Int, failed: Int) {
         try read { db in
             let rows = try db.query("SELECT status, count(*) FROM inbox WHERE source = ? AND status IN ('pending', 'failed') GROUP BY status",
@@ -95,19 +103,44 @@ extension TenantDirectory {
     }
 
     /// Settles events with no directory change (ignored types, no-op events).
-    public func markApplied(_ seqs: [Int64], status: String = "applied", note: String? = nil) throws {
+    public func markApplied(_ seqs: [Int64], status: InboxStatus = .applied, note: String? = nil) throws {
         guard !seqs.isEmpty else { return }
         try write(durable: false) { db in try complete(db, seqs, status: status, note: note) }
     }
 
-    func complete(_ db: Connection, _ seqs: [Int64], status: String = "applied", note: String? = nil) throws {
+    func complete(_ db: Connection, _ seqs: [Int64], status: InboxStatus = .applied, note: String? = nil) throws {
         let now = Clock.nowText()
-        for seq in seqs { try db.run(Queries.completeInbox, status, now, note, seq) }
+        for seq in seqs { try db.run(Queries.completeInbox, status.rawValue, now, note, seq) }
     }
 
-    /// Records a failed attempt; the event stays open and is retried at `retryAt` (unix seconds).
-    public func markFailed(_ seq: Int64, error: String, retryAt: Int64) throws {
-        _ = try write(durable: false) { db in try db.run(Queries.failInbox, error, retryAt, seq) }
+    /// Records a failed attempt. With `retryAt` (unix seconds) the event stays pending and
+    /// is due again then; without, it is marked `failed` for good.
+    public func recordAttempt(_ seq: Int64, error: String, retryAt: Int64?) throws {
+        _ = try write(durable: false) { db in
+            if let retryAt {
+                try db.run(Queries.retryInbox, error, retryAt, seq)
+            } else {
+                try db.run(Queries.failInbox, error, Clock.nowText(), seq)
+            }
+        }
+    }
+
+    /// Deletes applied and ignored events settled before `before` (ISO-8601 text), at most
+    /// `limit` in one short transaction; returns how many went.
+    public func pruneInbox(settledBefore before: String, limit: Int = 500) throws -> Int {
+        try write(durable: false) { db in
+            try db.run("""
+                DELETE FROM inbox WHERE seq IN (SELECT seq FROM inbox WHERE status IN ('applied', 'ignored')
+                AND applied_at < ? LIMIT ?)
+                """, before, limit)
+        }
+    }
+
+    /// Deletes audit rows written before `before`, at most `limit` at a time.
+    public func pruneAudit(before: String, limit: Int = 500) throws -> Int {
+        try write(durable: false) { db in
+            try db.run("DELETE FROM audit WHERE id IN (SELECT id FROM audit WHERE at < ? ORDER BY id LIMIT ?)", before, limit)
+        }
     }
 
     /// Counts of inbox events by status, for metrics.

@@ -31,13 +31,17 @@ enum Queries {
     static let insertAudit = SQL("INSERT INTO audit (user_id, at, action, cause_kind, cause, before, after) VALUES (?, ?, ?, ?, ?, ?, ?)")
     static let insertLink = SQL("""
         INSERT INTO links (source, source_user_id, user_id, name, email, role, custom_role, active, suspended, source_updated_at,
-        linked_at, custom_role_name)
-        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+        linked_at, custom_role_name, touched_ns)
+        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
         """)
     static let updateLinkSnapshot = SQL("""
         UPDATE links SET name = ?, email = ?, role = ?, custom_role = ?, active = ?, suspended = ?, source_updated_at = ?,
-        custom_role_name = ? WHERE source = ? AND source_user_id = ?
+        custom_role_name = ?, touched_ns = ? WHERE source = ? AND source_user_id = ?
         """)
+    static let touchLink = SQL("UPDATE links SET touched_ns = ? WHERE source = ? AND source_user_id = ?")
+    static let savepoint = SQL("SAVEPOINT one_user")
+    static let release = SQL("RELEASE one_user")
+    static let rollbackToSavepoint = SQL("ROLLBACK TO one_user")
     static let deleteLink = SQL("DELETE FROM links WHERE source = ? AND source_user_id = ?")
     static let deferDeactivation = SQL("""
         INSERT INTO deactivations (source, source_user_id, user_id, run_id, reason, state) VALUES (?, ?, ?, ?, ?, 'deferred')
@@ -54,8 +58,6 @@ enum Queries {
         """)
     static let deleteConflict = SQL("DELETE FROM conflicts WHERE source = ? AND source_user_id = ?")
     static let anyConflict = SQL("SELECT EXISTS (SELECT 1 FROM conflicts WHERE source = ?)")
-    static let markSeenZendesk = SQL("INSERT OR IGNORE INTO temp.seen_zendesk (source_user_id) VALUES (?)")
-    static let markSeenIntercom = SQL("INSERT OR IGNORE INTO temp.seen_intercom (source_user_id) VALUES (?)")
 
     static let insertInbox = SQL("""
         INSERT INTO inbox (source, event_id, type, source_user_id, received_at, body, status, applied_at)
@@ -65,14 +67,21 @@ enum Queries {
         INSERT INTO source_state (source, last_event_at) VALUES (?, ?)
         ON CONFLICT (source) DO UPDATE SET last_event_at = excluded.last_event_at
         """)
+    // The repeated IN term lets SQLite use the partial index inbox_open instead of scanning.
     static let openInbox = SQL("""
         SELECT seq, source, event_id, type, source_user_id, received_at, status, attempts, last_error, body FROM inbox
-        WHERE source = ? AND status IN ('pending', 'failed') AND next_attempt_at <= ? ORDER BY seq LIMIT ?
+        WHERE source = ? AND status IN ('pending', 'failed') AND status = 'pending' AND next_attempt_at <= ?
+        ORDER BY seq LIMIT ?
         """)
-    // The repeated IN term lets SQLite use the partial index inbox_open instead of scanning.
     static let nextRetry = SQL("""
-        SELECT min(next_attempt_at) FROM inbox WHERE source = ? AND status IN ('pending', 'failed') AND status = 'failed'
+        SELECT min(next_attempt_at) FROM inbox WHERE source = ? AND status IN ('pending', 'failed') AND status = 'pending'
+        AND next_attempt_at > 0
         """)
     static let completeInbox = SQL("UPDATE inbox SET status = ?, applied_at = ?, last_error = ? WHERE seq = ?")
-    static let failInbox = SQL("UPDATE inbox SET status = 'failed', attempts = attempts + 1, last_error = ?, next_attempt_at = ? WHERE seq = ?")
+    static let retryInbox = SQL("""
+        UPDATE inbox SET attempts = attempts + 1, last_error = ?, next_attempt_at = ? WHERE seq = ?
+        """)
+    static let failInbox = SQL("""
+        UPDATE inbox SET status = 'failed', attempts = attempts + 1, last_error = ?, applied_at = ? WHERE seq = ?
+        """)
 }

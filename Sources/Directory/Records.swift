@@ -59,6 +59,8 @@ public struct ConflictRecord: Sendable, Equatable {
     public var detail: String
     public var firstSeen: String
     public var lastSeen: String
+    /// The local users involved (the one the source user would change, and who blocks it).
+    public var userIDs: [Int64]
 }
 
 /// A deactivation a complete run wants but the mass-deactivation guard holds.
@@ -73,7 +75,7 @@ public struct HeldDeactivation: Sendable, Equatable {
 /// One reconciliation run as recorded.
 public struct RunRecord: Sendable, Equatable {
     public enum Kind: String, Sendable { case full, incremental }
-    public enum Outcome: String, Sendable { case running, completed, failed, held }
+    public enum Outcome: String, Sendable { case running, completed, failed, held, abandoned }
     public var id: Int64
     public var source: SourceKind
     public var kind: Kind
@@ -98,24 +100,86 @@ public struct SourceState: Sendable, Equatable {
     public var oauthExpiresAt: Int64?
     public var oauthState: String?
     public var oauthVerifier: String?
+    /// When the scheduler plans the next run (unix seconds), and its kind, for `status`.
+    public var nextRunAt: Int64?
+    public var nextRunKind: String?
+    /// Who is refreshing the OAuth token now, and until when the claim holds.
+    public var oauthRefreshClaim: String?
+    public var oauthRefreshClaimUntil: Int64?
+    /// A refresh whose answer was lost: the stored refresh token may already be spent.
+    public var oauthRefreshUncertain: Bool = false
 
     public init() {
         authBroken = false
     }
 }
 
-/// Errors from the directory, with the tenant they concern.
+/// Errors from the directory, with the tenant they concern. Callers match `reason` by
+/// case; `description` is for people.
 public struct DirectoryError: Error, CustomStringConvertible, Sendable {
-    public var tenant: String
-    public var message: String
-    /// True when the refusal is the user's to fix (unknown id, no seat, duplicate email).
-    public var isUserError: Bool
+    public enum Reason: Sendable, Equatable {
+        /// The database cannot be opened or written right now (locked elsewhere, I/O, full
+        /// disk): retry later; nothing about the data is wrong.
+        case storeUnavailable(String)
+        /// A setting durability depends on did not take (journal mode, synchronous).
+        case unsafeStore(String)
+        /// A unique field (email, username, external_id) is already held by another user.
+        case collision(field: String, value: String, holder: Int64)
+        case noSuchUser(Int64)
+        /// An admin action the rules refuse (no free seat, empty name).
+        case refused(String)
+        /// Another run holds the tenant source's run lease.
+        case leaseHeld(RunLease)
+        /// Any other SQLite failure, with its message.
+        case sqlite(code: Int32, message: String)
+    }
 
-    public init(tenant: String, message: String, isUserError: Bool = false) {
+    public var tenant: String
+    public var reason: Reason
+
+    public init(tenant: String, _ reason: Reason) {
         self.tenant = tenant
-        self.message = message
-        self.isUserError = isUserError
+        self.reason = reason
+    }
+
+    /// True when the refusal is the user's to fix (unknown id, no seat, duplicate email).
+    public var isUserError: Bool {
+        switch reason {
+        case .collision, .noSuchUser, .refused: true
+        case .storeUnavailable, .unsafeStore, .leaseHeld, .sqlite: false
+        }
+    }
+
+    /// True when retrying later may succeed without anything changing in the data.
+    public var isTransient: Bool {
+        if case .storeUnavailable = reason { return true }
+        return false
+    }
+
+    public var message: String {
+        switch reason {
+        case .storeUnavailable(let m): "store unavailable: \(m)"
+        case .unsafeStore(let m): "unsafe store settings: \(m)"
+        case .collision(let field, let value, let holder): "\(field) '\(value)' is already used by local user \(holder)"
+        case .noSuchUser(let id): "no local user with id \(id)"
+        case .refused(let m): m
+        case .leaseHeld(let lease): "a \(lease.source.rawValue) run is already in progress: \(lease)"
+        case .sqlite(_, let m): m
+        }
     }
 
     public var description: String { "tenant \(tenant): \(message)" }
+}
+
+/// The lease a full run holds on its tenant source, so only one runs at a time across
+/// processes and config reloads.
+public struct RunLease: Sendable, Equatable, CustomStringConvertible {
+    public var source: SourceKind
+    public var runID: Int64
+    /// Who holds it: `PID@HOST (ROLE)`.
+    public var owner: String
+    public var heartbeatAt: Int64
+    public var expiresAt: Int64
+
+    public var description: String { "run #\(runID) held by \(owner)" }
 }

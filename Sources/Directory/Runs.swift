@@ -1,16 +1,89 @@
+import Glibc
 import SyncRules
 
 extension TenantDirectory {
-    /// Records the start of a run and, for a full run, clears its seen-set.
-    public func startRun(source: SourceKind, kind: RunRecord.Kind) throws -> Int64 {
+    /// Starts a full run under the tenant source's run lease, taken inside `BEGIN
+    /// IMMEDIATE` so two processes cannot both take it. A lease whose holder is gone
+    /// (expired, or its process no longer exists on this host) is taken over, and that
+    /// holder's run is marked `abandoned` with its deferred work discarded.
+    ///
+    /// Throws `DirectoryError` `.leaseHeld` when another live run holds it.
+    public func startFullRun(source: SourceKind, owner: String, ttl: Int64 = 120) throws -> RunStart {
         try write { db in
-            if kind == .full {
-                try db.execute("CREATE TEMP TABLE IF NOT EXISTS seen_\(source.rawValue) (source_user_id TEXT PRIMARY KEY) WITHOUT ROWID")
-                try db.execute("DELETE FROM temp.seen_\(source.rawValue)")
+            let now = Clock.nowSeconds()
+            if let lease = try lease(db, source: source), lease.expiresAt > now, RunOwner.isAlive(lease.owner) {
+                throw DirectoryError(tenant: tenant, .leaseHeld(lease))
             }
-            try db.run("INSERT INTO runs (source, kind, started_at) VALUES (?, ?, ?)", source.rawValue, kind.rawValue, Clock.nowText())
+            let abandoned = try abandonRuns(db, source: source, kind: .full)
+            let listingStarted = Clock.nowNanoseconds()
+            try db.run("INSERT INTO runs (source, kind, started_at, owner, listing_started_ns) VALUES (?, 'full', ?, ?, ?)",
+                       source.rawValue, Clock.nowText(), owner, listingStarted)
+            let runID = db.lastInsertRowID
+            try db.run("""
+                INSERT INTO run_leases (source, run_id, owner, heartbeat_at, expires_at) VALUES (?, ?, ?, ?, ?)
+                ON CONFLICT (source) DO UPDATE SET run_id = excluded.run_id, owner = excluded.owner,
+                heartbeat_at = excluded.heartbeat_at, expires_at = excluded.expires_at
+                """, source.rawValue, runID, owner, now, now + ttl)
+            return RunStart(runID: runID, listingStartedNS: listingStarted, abandoned: abandoned)
+        }
+    }
+
+    /// Records the start of an incremental run (no lease: it only ever applies what the
+    /// source says changed, which is safe beside a full run).
+    public func startIncrementalRun(source: SourceKind, owner: String) throws -> Int64 {
+        try write { db in
+            _ = try abandonRuns(db, source: source, kind: .incremental)
+            try db.run("INSERT INTO runs (source, kind, started_at, owner) VALUES (?, 'incremental', ?, ?)",
+                       source.rawValue, Clock.nowText(), owner)
             return db.lastInsertRowID
         }
+    }
+
+    /// Extends the lease of a running full run. Throws `.leaseHeld` when the lease has
+    /// passed to another holder (this run stalled past its expiry): the run must stop.
+    public func heartbeat(runID: Int64, source: SourceKind, ttl: Int64 = 120) throws {
+        try write(durable: false) { db in
+            let now = Clock.nowSeconds()
+            let n = try db.run("UPDATE run_leases SET heartbeat_at = ?, expires_at = ? WHERE source = ? AND run_id = ?",
+                               now, now + ttl, source.rawValue, runID)
+            if n == 0 {
+                let holder = try lease(db, source: source)
+                    ?? RunLease(source: source, runID: 0, owner: "nobody", heartbeatAt: 0, expiresAt: 0)
+                throw DirectoryError(tenant: tenant, .leaseHeld(holder))
+            }
+        }
+    }
+
+    /// The current holder of a tenant source's run lease, if it is still valid.
+    public func runLease(source: SourceKind) throws -> RunLease? {
+        try read { db in
+            guard let l = try lease(db, source: source), l.expiresAt > Clock.nowSeconds(), RunOwner.isAlive(l.owner) else { return nil }
+            return l
+        }
+    }
+
+    private func lease(_ db: Connection, source: SourceKind) throws -> RunLease? {
+        try db.first("SELECT run_id, owner, heartbeat_at, expires_at FROM run_leases WHERE source = ?", source.rawValue) { r in
+            RunLease(source: source, runID: r.int(0), owner: r.text(1), heartbeatAt: r.int(2), expiresAt: r.int(3))
+        }
+    }
+
+    /// Marks runs of `kind` left `running` by processes that are gone as `abandoned`,
+    /// discarding a full run's deferred deactivations and seen set. Called with the lease
+    /// free, so no full run in `running` state is alive.
+    private func abandonRuns(_ db: Connection, source: SourceKind, kind: RunRecord.Kind) throws -> [Int64] {
+        let open = try db.query("SELECT id, owner FROM runs WHERE source = ? AND kind = ? AND outcome = 'running'",
+                                source.rawValue, kind.rawValue) { ($0.int(0), $0.optionalText(1)) }
+        var out: [Int64] = []
+        for (id, owner) in open {
+            if kind == .incremental, let owner, RunOwner.isAlive(owner) { continue }
+            try db.run("UPDATE runs SET outcome = 'abandoned', finished_at = ?, error = ? WHERE id = ?", Clock.nowText(),
+                       "abandoned: its process (\(owner ?? "unknown")) ended before the run did", id)
+            try db.run("DELETE FROM deactivations WHERE run_id = ? AND state = 'deferred'", id)
+            try db.run("DELETE FROM run_seen WHERE run_id = ?", id)
+            out.append(id)
+        }
+        return out
     }
 
     /// Saves a run's progress so `status` shows a running run's counts.
@@ -28,19 +101,25 @@ extension TenantDirectory {
                 // A run that failed part way deactivates nobody.
                 try db.run("DELETE FROM deactivations WHERE run_id = ? AND state = 'deferred'", id)
             }
+            if outcome != .running {
+                try db.run("DELETE FROM run_seen WHERE run_id = ?", id)
+                try db.run("DELETE FROM run_leases WHERE run_id = ?", id)
+            }
         }
     }
 
     /// Linked source users a complete full listing did not contain, `limit` at a time
-    /// after `after` (so memory stays flat however many are missing).
-    public func missingFromListing(source: SourceKind, after: String, limit: Int = 500) throws -> [String] {
+    /// after `after` (so memory stays flat however many are missing). Only links that
+    /// existed, untouched, when the listing began are judged: a link a webhook or an
+    /// incremental pass made or refreshed during the run is not this run's to judge.
+    public func missingFromListing(_ run: RunStart, source: SourceKind, after: String, limit: Int = 500) throws -> [String] {
         try read { db in
             try db.query("""
                 SELECT l.source_user_id FROM links l
-                WHERE l.source = ? AND l.source_user_id > ?
-                AND NOT EXISTS (SELECT 1 FROM temp.seen_\(source.rawValue) s WHERE s.source_user_id = l.source_user_id)
+                WHERE l.source = ? AND l.source_user_id > ? AND l.touched_ns < ?
+                AND NOT EXISTS (SELECT 1 FROM run_seen s WHERE s.run_id = ? AND s.source_user_id = l.source_user_id)
                 ORDER BY l.source_user_id LIMIT ?
-                """, source.rawValue, after, limit) { $0.text(0) }
+                """, source.rawValue, after, run.listingStartedNS, run.runID, limit) { $0.text(0) }
         }
     }
 
@@ -120,40 +199,87 @@ extension TenantDirectory {
     // MARK: per-source state
 
     public func sourceState(_ source: SourceKind) throws -> SourceState {
-        try read { db in
-            try db.first("""
-                SELECT incremental_cursor, auth_broken, auth_error, last_event_at, webhook_id, webhook_secret,
-                oauth_access_token, oauth_refresh_token, oauth_expires_at, oauth_state, oauth_verifier
-                FROM source_state WHERE source = ?
-                """, source.rawValue) { r in
-                var s = SourceState()
-                s.incrementalCursor = r.optionalText(0); s.authBroken = r.bool(1); s.authError = r.optionalText(2)
-                s.lastEventAt = r.optionalText(3); s.webhookID = r.optionalText(4); s.webhookSecret = r.optionalText(5)
-                s.oauthAccessToken = r.optionalText(6); s.oauthRefreshToken = r.optionalText(7)
-                s.oauthExpiresAt = r.optionalInt(8); s.oauthState = r.optionalText(9); s.oauthVerifier = r.optionalText(10)
-                return s
-            } ?? SourceState()
-        }
+        try read { db in try sourceState(db, source) }
     }
 
-    /// Changes a source's state atomically (read, modify, write in one transaction).
-    public func updateSourceState(_ source: SourceKind, _ change: (inout SourceState) -> Void) throws {
-        var state = try sourceState(source)
-        change(&state)
-        _ = try write { db in
+    private func sourceState(_ db: Connection, _ source: SourceKind) throws -> SourceState {
+        try db.first("""
+            SELECT incremental_cursor, auth_broken, auth_error, last_event_at, webhook_id, webhook_secret,
+            oauth_access_token, oauth_refresh_token, oauth_expires_at, oauth_state, oauth_verifier,
+            next_run_at, next_run_kind, oauth_refresh_claim, oauth_refresh_claim_until, oauth_refresh_uncertain
+            FROM source_state WHERE source = ?
+            """, source.rawValue) { r in
+            var s = SourceState()
+            s.incrementalCursor = r.optionalText(0); s.authBroken = r.bool(1); s.authError = r.optionalText(2)
+            s.lastEventAt = r.optionalText(3); s.webhookID = r.optionalText(4); s.webhookSecret = r.optionalText(5)
+            s.oauthAccessToken = r.optionalText(6); s.oauthRefreshToken = r.optionalText(7)
+            s.oauthExpiresAt = r.optionalInt(8); s.oauthState = r.optionalText(9); s.oauthVerifier = r.optionalText(10)
+            s.nextRunAt = r.optionalInt(11); s.nextRunKind = r.optionalText(12)
+            s.oauthRefreshClaim = r.optionalText(13); s.oauthRefreshClaimUntil = r.optionalInt(14)
+            s.oauthRefreshUncertain = r.bool(15)
+            return s
+        } ?? SourceState()
+    }
+
+    /// Changes a source's state atomically: the read, the change and the write happen in
+    /// one `BEGIN IMMEDIATE` transaction, so two processes cannot lose each other's update.
+    /// `change` may throw to abandon the update; what it returns is handed back.
+    @discardableResult
+    public func updateSourceState<T>(_ source: SourceKind, _ change: (inout SourceState) throws -> T) throws -> T {
+        try write { db in
+            var state = try sourceState(db, source)
+            let value = try change(&state)
             try db.run("""
                 INSERT INTO source_state (source, incremental_cursor, auth_broken, auth_error, last_event_at, webhook_id,
-                webhook_secret, oauth_access_token, oauth_refresh_token, oauth_expires_at, oauth_state, oauth_verifier)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                webhook_secret, oauth_access_token, oauth_refresh_token, oauth_expires_at, oauth_state, oauth_verifier,
+                next_run_at, next_run_kind, oauth_refresh_claim, oauth_refresh_claim_until, oauth_refresh_uncertain)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                 ON CONFLICT (source) DO UPDATE SET incremental_cursor = excluded.incremental_cursor,
                 auth_broken = excluded.auth_broken, auth_error = excluded.auth_error, last_event_at = excluded.last_event_at,
                 webhook_id = excluded.webhook_id, webhook_secret = excluded.webhook_secret,
                 oauth_access_token = excluded.oauth_access_token, oauth_refresh_token = excluded.oauth_refresh_token,
                 oauth_expires_at = excluded.oauth_expires_at, oauth_state = excluded.oauth_state,
-                oauth_verifier = excluded.oauth_verifier
+                oauth_verifier = excluded.oauth_verifier, next_run_at = excluded.next_run_at,
+                next_run_kind = excluded.next_run_kind, oauth_refresh_claim = excluded.oauth_refresh_claim,
+                oauth_refresh_claim_until = excluded.oauth_refresh_claim_until,
+                oauth_refresh_uncertain = excluded.oauth_refresh_uncertain
                 """, source.rawValue, state.incrementalCursor, state.authBroken, state.authError, state.lastEventAt,
                 state.webhookID, state.webhookSecret, state.oauthAccessToken, state.oauthRefreshToken,
-                state.oauthExpiresAt, state.oauthState, state.oauthVerifier)
+                state.oauthExpiresAt, state.oauthState, state.oauthVerifier, state.nextRunAt, state.nextRunKind,
+                state.oauthRefreshClaim, state.oauthRefreshClaimUntil, state.oauthRefreshUncertain)
+            return value
         }
+    }
+}
+
+/// A started full run: its id and when its listing began (links touched after that are
+/// not judged "missing" by it); `abandoned` names dead runs it took the lease from.
+public struct RunStart: Sendable, Equatable {
+    public var runID: Int64
+    public var listingStartedNS: Int64
+    public var abandoned: [Int64]
+}
+
+/// Who holds a run lease, as `PID@HOST ROLE`, and whether that process still exists.
+public enum RunOwner {
+    /// This process's owner text.
+    public static func current(role: String) -> String {
+        "\(getpid())@\(hostName()) \(role)"
+    }
+
+    /// False only when the owner is on this host and its process is gone; an owner on
+    /// another host is trusted until its lease expires.
+    static func isAlive(_ owner: String) -> Bool {
+        let head = owner.split(separator: " ", maxSplits: 1).first.map(String.init) ?? owner
+        let parts = head.split(separator: "@", maxSplits: 1)
+        guard parts.count == 2, let pid = Int32(parts[0]), String(parts[1]) == hostName() else { return true }
+        if pid == getpid() { return true }
+        return kill(pid, 0) == 0 || errno != ESRCH
+    }
+
+    static func hostName() -> String {
+        var buf = [CChar](repeating: 0, count: 256)
+        guard gethostname(&buf, buf.count - 1) == 0 else { return "localhost" }
+        return String(cString: buf)
     }
 }

@@ -130,6 +130,61 @@ enum Schema {
         (4, "custom role names on links", """
         ALTER TABLE links ADD COLUMN custom_role_name TEXT;
         """),
+        (5, "run leases, per-run seen sets, link touches, failed events, schedule", """
+        CREATE TABLE runs_v5 (
+            id INTEGER PRIMARY KEY,
+            source TEXT NOT NULL,
+            kind TEXT NOT NULL CHECK (kind IN ('full', 'incremental')),
+            started_at TEXT NOT NULL,
+            finished_at TEXT,
+            outcome TEXT NOT NULL DEFAULT 'running'
+                CHECK (outcome IN ('running', 'completed', 'failed', 'held', 'abandoned')),
+            error TEXT,
+            pages INTEGER NOT NULL DEFAULT 0,
+            fetched INTEGER NOT NULL DEFAULT 0,
+            created INTEGER NOT NULL DEFAULT 0,
+            linked INTEGER NOT NULL DEFAULT 0,
+            renamed INTEGER NOT NULL DEFAULT 0,
+            email_changed INTEGER NOT NULL DEFAULT 0,
+            deactivated INTEGER NOT NULL DEFAULT 0,
+            restored INTEGER NOT NULL DEFAULT 0,
+            unchanged INTEGER NOT NULL DEFAULT 0,
+            conflicts INTEGER NOT NULL DEFAULT 0,
+            held INTEGER NOT NULL DEFAULT 0,
+            stale INTEGER NOT NULL DEFAULT 0,
+            ignored INTEGER NOT NULL DEFAULT 0,
+            owner TEXT,
+            listing_started_ns INTEGER
+        ) STRICT;
+        INSERT INTO runs_v5 (id, source, kind, started_at, finished_at, outcome, error, pages, fetched, created, linked,
+            renamed, email_changed, deactivated, restored, unchanged, conflicts, held, stale, ignored)
+            SELECT id, source, kind, started_at, finished_at, outcome, error, pages, fetched, created, linked,
+            renamed, email_changed, deactivated, restored, unchanged, conflicts, held, stale, ignored FROM runs;
+        DROP TABLE runs;
+        ALTER TABLE runs_v5 RENAME TO runs;
+        CREATE INDEX runs_source ON runs (source, id);
+        CREATE TABLE run_leases (
+            source TEXT PRIMARY KEY,
+            run_id INTEGER NOT NULL,
+            owner TEXT NOT NULL,
+            heartbeat_at INTEGER NOT NULL,
+            expires_at INTEGER NOT NULL
+        ) STRICT;
+        CREATE TABLE run_seen (
+            run_id INTEGER NOT NULL,
+            source_user_id TEXT NOT NULL,
+            PRIMARY KEY (run_id, source_user_id)
+        ) STRICT, WITHOUT ROWID;
+        ALTER TABLE links ADD COLUMN touched_ns INTEGER NOT NULL DEFAULT 0;
+        ALTER TABLE source_state ADD COLUMN next_run_at INTEGER;
+        ALTER TABLE source_state ADD COLUMN next_run_kind TEXT;
+        ALTER TABLE source_state ADD COLUMN oauth_refresh_claim TEXT;
+        ALTER TABLE source_state ADD COLUMN oauth_refresh_claim_until INTEGER;
+        ALTER TABLE source_state ADD COLUMN oauth_refresh_uncertain INTEGER NOT NULL DEFAULT 0;
+        UPDATE inbox SET status = 'pending' WHERE status = 'failed';
+        CREATE INDEX inbox_failed ON inbox (source, seq) WHERE status = 'failed';
+        CREATE INDEX inbox_settled ON inbox (applied_at) WHERE status IN ('applied', 'ignored');
+        """),
     ]
 
     static var latestVersion: Int { migrations.last!.version }

@@ -7,15 +7,18 @@ import SyncRules
 ///
 /// One database per tenant isolates tenants and keeps one tenant's writers from
 /// blocking another's. Every write is a `BEGIN IMMEDIATE` transaction on a WAL database
-/// with `synchronous=FULL`, so a commit is on disk when it returns. The connection is
-/// serialised by a mutex: callers on any thread may share one instance.
+/// with `synchronous=FULL`, so a commit is on disk when it returns. Writes go through one
+/// connection and reads through another (WAL readers never wait for the writer); each is
+/// serialised by its own mutex, so callers on any thread may share one instance.
 public final class TenantDirectory: @unchecked Sendable {
     public let tenant: String
     public let path: String
     // Guarded by `lock`: SQLite connections are opened NOMUTEX and used by one thread at a time.
     private let connection: Connection
-    // A plain pthread mutex: waiters sleep instead of spinning through another thread's fsync.
     private let lock = PthreadLock()
+    // Guarded by `readLock`.
+    private let reader: Connection
+    private let readLock = PthreadLock()
 
     /// Opens (creating if needed) the tenant's database and brings its schema up to date.
     public init(dataDir: String, tenant: String) throws {
@@ -28,13 +31,32 @@ public final class TenantDirectory: @unchecked Sendable {
             try DataDirectory.makePrivateFile(path)
             let db = try Connection(path: path)
             try db.execute("PRAGMA busy_timeout = 10000")
-            try db.execute("PRAGMA journal_mode = WAL")
-            try db.execute("PRAGMA synchronous = FULL")
-            try db.execute("PRAGMA foreign_keys = ON")
+            try Self.require(db, "journal_mode", set: "WAL", readsBack: "wal")
+            try Self.require(db, "synchronous", set: "FULL", readsBack: "2")
+            try Self.require(db, "foreign_keys", set: "ON", readsBack: "1")
             try Schema.migrate(db)
             connection = db
+            let r = try Connection(path: path)
+            try r.execute("PRAGMA busy_timeout = 10000")
+            try Self.require(r, "foreign_keys", set: "ON", readsBack: "1")
+            reader = r
         } catch let e as SQLiteError {
-            throw DirectoryError(tenant: tenant, message: "\(path): \(e.message)")
+            throw DirectoryError(tenant: tenant, e.isUnavailable ? .storeUnavailable("\(path): \(e.message)")
+                                                          : .sqlite(code: e.code, message: "\(path): \(e.message)"))
+        } catch let e as UnsafeSetting {
+            throw DirectoryError(tenant: tenant, .unsafeStore("\(path): \(e.text)"))
+        }
+    }
+
+    private struct UnsafeSetting: Error { var text: String }
+
+    /// Sets a PRAGMA durability depends on and reads it back: a setting SQLite silently
+    /// ignored (a read-only folder cannot hold a WAL, for one) must not pass unnoticed.
+    static func require(_ db: Connection, _ pragma: String, set value: String, readsBack expected: String) throws {
+        try db.execute("PRAGMA \(pragma) = \(value)")
+        let got = try db.first("PRAGMA \(pragma)") { $0.text(0) } ?? ""
+        guard got.lowercased() == expected else {
+            throw UnsafeSetting(text: "PRAGMA \(pragma) reads back '\(got)', not '\(expected)'")
         }
     }
 
@@ -54,34 +76,54 @@ public final class TenantDirectory: @unchecked Sendable {
     func write<T>(durable: Bool = true, _ body: (Connection) throws -> T) throws -> T {
         try lock.withLock { _ in
             let db = connection
-            if !durable { try? db.execute("PRAGMA synchronous = NORMAL") }
-            defer { if !durable { try? db.execute("PRAGMA synchronous = FULL") } }
             do {
+                if !durable { try db.execute("PRAGMA synchronous = NORMAL") }
                 try db.execute("BEGIN IMMEDIATE")
             } catch let e as SQLiteError {
-                throw DirectoryError(tenant: tenant, message: "store unavailable: \(e.message)")
+                if !durable { try? db.execute("PRAGMA synchronous = FULL") }
+                throw DirectoryError(tenant: tenant, .storeUnavailable(e.message))
             }
             do {
                 let value = try body(db)
                 try db.execute("COMMIT")
+                if !durable { try restoreFullSync(db) }
                 return value
             } catch {
                 try? db.execute("ROLLBACK")
+                if !durable { try? restoreFullSync(db) }
                 throw wrap(error)
             }
         }
     }
 
-    /// Runs `body` outside an explicit transaction (each statement reads a consistent snapshot).
+    /// Back to `synchronous=FULL` after a non-durable write; checked, because every later
+    /// acknowledged event depends on it.
+    private func restoreFullSync(_ db: Connection) throws {
+        try Self.require(db, "synchronous", set: "FULL", readsBack: "2")
+    }
+
+    /// Runs `body` on the read connection, outside an explicit transaction (each statement
+    /// reads a consistent snapshot). It never waits for the writer.
     func read<T>(_ body: (Connection) throws -> T) throws -> T {
-        try lock.withLock { _ in
-            let db = connection
-            do { return try body(db) } catch { throw wrap(error) }
+        try readLock.withLock { _ in
+            do { return try body(reader) } catch { throw wrap(error) }
         }
     }
 
-    private func wrap(_ error: any Error) -> any Error {
-        if let e = error as? SQLiteError { return DirectoryError(tenant: tenant, message: e.message) }
+    /// Runs `body` in one read transaction, so several statements see the same snapshot.
+    func snapshot<T>(_ body: (Connection) throws -> T) throws -> T {
+        try read { db in
+            try db.execute("BEGIN")
+            defer { try? db.execute("COMMIT") }
+            return try body(db)
+        }
+    }
+
+    func wrap(_ error: any Error) -> any Error {
+        if let e = error as? SQLiteError {
+            return DirectoryError(tenant: tenant, e.isUnavailable ? .storeUnavailable(e.message) : .sqlite(code: e.code, message: e.message))
+        }
+        if let e = error as? UnsafeSetting { return DirectoryError(tenant: tenant, .unsafeStore(e.text)) }
         return error
     }
 
@@ -145,7 +187,7 @@ extension TenantDirectory {
         do {
             try db.run(Queries.insertUser, u.name, u.email, u.username, u.externalID, u.status.rawValue, u.origin.rawValue, now, now)
         } catch let e as SQLiteError where e.isUniqueViolation {
-            throw DirectoryError(tenant: tenant, message: uniqueMessage(db, email: u.email, username: u.username, externalID: u.externalID), isUserError: true)
+            throw DirectoryError(tenant: tenant, collision(db, email: u.email, username: u.username, externalID: u.externalID))
         }
         let user = LocalUser(id: db.lastInsertRowID, name: u.name, email: u.email, username: u.username,
                              externalID: u.externalID, status: u.status, origin: u.origin)
@@ -161,7 +203,7 @@ extension TenantDirectory {
                 after.deactivatedBy?.rawValue, after.reason, after.statusBeforeDeactivation?.rawValue,
                 now, after.id)
         } catch let e as SQLiteError where e.isUniqueViolation {
-            throw DirectoryError(tenant: tenant, message: uniqueMessage(db, email: after.email, username: after.username, externalID: after.externalID, except: after.id), isUserError: true)
+            throw DirectoryError(tenant: tenant, collision(db, email: after.email, username: after.username, externalID: after.externalID, except: after.id))
         }
         try audit(db, userID: after.id, action: action, cause: cause, before: before, after: after, now: now)
     }
@@ -172,17 +214,20 @@ extension TenantDirectory {
                    before.map(AuditJSON.encode), after.map(AuditJSON.encode))
     }
 
-    private func uniqueMessage(_ db: Connection, email: String?, username: String?, externalID: String?, except: Int64 = -1) -> String {
-        if let email, let holder = try? db.first("SELECT id FROM users WHERE email = ? COLLATE NOCASE AND id != ?", email, except, map: { $0.int(0) }) {
-            return "email '\(email)' is already used by local user \(holder)"
+    /// Which unique field another user already holds, and who.
+    private func collision(_ db: Connection, email: String?, username: String?, externalID: String?,
+                           except: Int64 = -1) -> DirectoryError.Reason {
+        let probes: [(String, String?, String)] = [
+            ("email", email, "SELECT id FROM users WHERE email = ? COLLATE NOCASE AND id != ?"),
+            ("username", username, "SELECT id FROM users WHERE username = ? AND id != ?"),
+            ("external_id", externalID, "SELECT id FROM users WHERE external_id = ? AND id != ?"),
+        ]
+        for (field, value, sql) in probes {
+            if let value, let holder = try? db.first(sql, value, except, map: { $0.int(0) }) {
+                return .collision(field: field, value: value, holder: holder)
+            }
         }
-        if let username, let holder = try? db.first("SELECT id FROM users WHERE username = ? AND id != ?", username, except, map: { $0.int(0) }) {
-            return "username '\(username)' is already used by local user \(holder)"
-        }
-        if let externalID, let holder = try? db.first("SELECT id FROM users WHERE external_id = ? AND id != ?", externalID, except, map: { $0.int(0) }) {
-            return "external_id '\(externalID)' is already used by local user \(holder)"
-        }
-        return "a unique field is already used by another local user"
+        return .sqlite(code: 2067, message: "a unique field is already used by another local user")
     }
 }
 

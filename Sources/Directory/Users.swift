@@ -38,7 +38,7 @@ extension TenantDirectory {
     public func addUser(name: String, email: String?, username: String? = nil, externalID: String? = nil,
                         cause: Cause) throws -> UserRecord {
         let trimmed = name.trimmedSpaces
-        guard !trimmed.isEmpty else { throw DirectoryError(tenant: tenant, message: "name must not be empty", isUserError: true) }
+        guard !trimmed.isEmpty else { throw DirectoryError(tenant: tenant, .refused("name must not be empty")) }
         return try write { db in
             let u = try insertUser(db, NewLocalUser(name: trimmed, email: email.nonEmpty, username: username.nonEmpty,
                                                     externalID: externalID.nonEmpty, status: .pending, origin: .manual),
@@ -57,7 +57,7 @@ extension TenantDirectory {
             case .failure(.alreadyActive):
                 break
             case .failure(let refusal):
-                throw DirectoryError(tenant: tenant, message: "user \(id): \(refusal)", isUserError: true)
+                throw DirectoryError(tenant: tenant, .refused("user \(id): \(refusal)"))
             }
             return try record(db, id: id)!
         }
@@ -75,7 +75,7 @@ extension TenantDirectory {
     }
 
     private func notFound(_ id: Int64) -> DirectoryError {
-        DirectoryError(tenant: tenant, message: "no local user with id \(id)", isUserError: true)
+        DirectoryError(tenant: tenant, .noSuchUser(id))
     }
 
     public func activeUserCount() throws -> Int { try read { db in try activeCount(db) } }
@@ -117,9 +117,13 @@ extension TenantDirectory {
 
     public func conflicts() throws -> [ConflictRecord] {
         try read { db in
-            try db.query("SELECT source, source_user_id, kind, detail, first_seen, last_seen FROM conflicts ORDER BY first_seen, source_user_id") { r in
+            try db.query("""
+                SELECT source, source_user_id, kind, detail, first_seen, last_seen, user_ids FROM conflicts
+                ORDER BY first_seen, source_user_id
+                """) { r in
                 ConflictRecord(source: SourceKind(rawValue: r.text(0)) ?? .zendesk, sourceUserID: r.text(1), kind: r.text(2),
-                               detail: r.text(3), firstSeen: r.text(4), lastSeen: r.text(5))
+                               detail: r.text(3), firstSeen: r.text(4), lastSeen: r.text(5),
+                               userIDs: r.text(6).split(separator: ",").compactMap { Int64($0) })
             }
         }
     }

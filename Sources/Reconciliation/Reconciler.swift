@@ -12,6 +12,8 @@ public struct RunReport: Sendable {
     public var counts: SyncCounts
     public var error: String?
     public var seconds: Double
+    /// Set when the run did not start because another run holds the lease.
+    public var refusedBy: RunLease?
 }
 
 /// Progress of a running listing, for a terminal progress line or log lines.
@@ -33,6 +35,10 @@ public struct Reconciler: Sendable {
     public let licenceLimit: Int
     public let maxDeactivations: Int?
     public let progress: (@Sendable (RunProgress) -> Void)?
+    /// Who this run's lease names (`PID@HOST ROLE`).
+    public var owner = RunOwner.current(role: "cli")
+    /// How long the lease lasts without a heartbeat; beats come at a third of it.
+    public var leaseSeconds: Int64 = 120
     /// Users applied per transaction: a few pages' worth amortises the commit (and its
     /// fsync) while memory stays bounded by this number, whatever the tenant's size.
     public var batchSize = 1000
@@ -47,29 +53,39 @@ public struct Reconciler: Sendable {
         self.progress = progress
     }
 
-    /// A full run. Never throws: failures are in the report (and the run row).
+    /// A full run. Never throws: failures are in the report (and the run row). A run that
+    /// is cancelled (the scheduler stopping) stops between pages and deactivates nobody.
     public func runFull(confirmDeactivations: Bool = false) async -> RunReport {
         let started = Date()
         let startUnix = Int64(started.timeIntervalSince1970)
         var counts = SyncCounts()
         var pages = 0
-        let runID: Int64
+        let run: RunStart
         do {
-            runID = try directory.startRun(source: settings.source, kind: .full)
+            run = try directory.startFullRun(source: settings.source, owner: owner, ttl: leaseSeconds)
+        } catch let e as DirectoryError {
+            var report = RunReport(runID: 0, kind: .full, outcome: .failed, pages: 0, counts: counts, error: e.message, seconds: 0)
+            if case .leaseHeld(let lease) = e.reason { report.refusedBy = lease }
+            return report
         } catch {
             return RunReport(runID: 0, kind: .full, outcome: .failed, pages: 0, counts: counts, error: "\(error)", seconds: 0)
         }
+        let runID = run.runID
+        let lease = LeaseKeeper(directory: directory, runID: runID, source: settings.source, ttl: leaseSeconds)
+        defer { lease.stop() }
         do {
             var pending: [SourceUser] = []
             pending.reserveCapacity(batchSize + 100)
             func flush() throws {
                 guard !pending.isEmpty else { return }
+                try lease.check()
                 let decisions = try directory.apply(pending.map { Evidence(.seen($0), cause: .run(runID)) }, settings: settings,
                                                     licenceLimit: licenceLimit, mode: .deferred(runID: runID))
                 for d in decisions { counts.add(d) }
                 pending.removeAll(keepingCapacity: true)
             }
             try await source.listUsers { users in
+                try Task.checkCancellation()
                 pages += 1
                 counts.fetched += users.count
                 pending.append(contentsOf: users)
@@ -77,10 +93,12 @@ public struct Reconciler: Sendable {
                 progress?(RunProgress(pages: pages, users: counts.fetched, seconds: Date().timeIntervalSince(started)))
                 if pages % 50 == 0 { try directory.recordRun(runID, pages: pages, counts: counts) }
             }
+            try Task.checkCancellation()
             try flush()
             try await markAuthHealthy()
         } catch {
-            let message = "stopped at page \(pages + 1) after \(counts.fetched) users: \(error)"
+            let why = error is CancellationError ? "cancelled: the service is stopping" : "\(error)"
+            let message = "stopped at page \(pages + 1) after \(counts.fetched) users: \(why)"
             await noteAuth(error)
             try? directory.recordRun(runID, pages: pages, counts: counts, outcome: .failed, error: message)
             return RunReport(runID: runID, kind: .full, outcome: .failed, pages: pages, counts: counts, error: message,
@@ -90,7 +108,8 @@ public struct Reconciler: Sendable {
             // The listing completed: linked users it lacked are gone from the source.
             var after = ""
             while true {
-                let missing = try directory.missingFromListing(source: settings.source, after: after)
+                try lease.check()
+                let missing = try directory.missingFromListing(run, source: settings.source, after: after)
                 guard let last = missing.last else { break }
                 after = last
                 for d in try directory.apply(missing.map { Evidence(.missingFromListing(sourceUserID: $0), cause: .run(runID)) },
@@ -98,6 +117,7 @@ public struct Reconciler: Sendable {
                     counts.add(d)
                 }
             }
+            try lease.check()
             let limit = Rules.deactivationLimit(configured: maxDeactivations, linkedUsers: try directory.linkedCount(source: settings.source))
             let settled = try directory.settleDeactivations(runID: runID, source: settings.source, limit: limit, confirm: confirmDeactivations)
             counts.deactivated += settled.applied
@@ -127,7 +147,7 @@ public struct Reconciler: Sendable {
         var pages = 0
         let runID: Int64
         do {
-            runID = try directory.startRun(source: settings.source, kind: .incremental)
+            runID = try directory.startIncrementalRun(source: settings.source, owner: owner)
         } catch {
             return RunReport(runID: 0, kind: .incremental, outcome: .failed, pages: 0, counts: counts, error: "\(error)", seconds: 0)
         }

@@ -62,7 +62,9 @@ public struct Decision: Sendable, Equatable {
 /// Why the rules could not apply a source user cleanly.
 public struct Conflict: Sendable, Equatable {
     public enum Kind: String, Sendable { case ambiguousMatch = "ambiguous_match", emailTaken = "email_taken",
-                                         alreadyLinked = "already_linked" }
+                                         alreadyLinked = "already_linked",
+                                         /// The store could not carry the decision out (a collision the rules did not foresee).
+                                         unapplicable = "unapplicable" }
     public var kind: Kind
     public var detail: String
     /// The local users involved.

@@ -22,6 +22,7 @@ public enum Rules {
                 decision.update = after
                 decision.effects = [.deactivated]
             } else {
+                decision.update = strengthened(local, reason: "deleted in source")
                 decision.effects = [.unchanged]
             }
             return decision
@@ -46,6 +47,27 @@ public enum Rules {
         return after
     }
 
+    /// A user sync already deactivated, with `reason` when it says more firmly that the
+    /// user is gone (suspended, then deleted, shows `deleted in source`); nil otherwise.
+    public static func strengthened(_ user: LocalUser, reason: String) -> LocalUser? {
+        guard user.status == .deactivated, user.deactivatedBy == .sync,
+              strength(reason) > strength(user.reason) else { return nil }
+        var after = user
+        after.reason = reason
+        return after
+    }
+
+    /// How firmly a sync reason says the user is gone: deletion outranks suspension, which
+    /// outranks a role change or absence from a listing.
+    static func strength(_ reason: String?) -> Int {
+        switch reason {
+        case nil: 0
+        case "deleted in source", "removed from workspace in source": 3
+        case "suspended in source": 2
+        default: 1
+        }
+    }
+
     /// The limit above which a complete run's deactivations are held for an admin:
     /// the configured value, else 10% of linked users, at least 5 (SPEC §2).
     public static func deactivationLimit(configured: Int?, linkedUsers: Int) -> Int {
@@ -68,6 +90,8 @@ public enum Rules {
                 after.reason = d.reason
                 after.statusBeforeDeactivation = d.statusBeforeDeactivation
                 decision.effects.insert(.deactivated)
+            } else if let d = strengthened(local, reason: reason) {
+                after.reason = d.reason
             }
         } else if local.status == .deactivated {
             var target = local.statusBeforeDeactivation ?? .pending

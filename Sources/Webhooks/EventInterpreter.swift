@@ -29,6 +29,11 @@ public enum EventInterpreter {
         guard let name = e.userEventName, handled.contains(name) else { return .noEffect("event type not handled") }
         guard let uid = e.userID else { return .noEffect("event names no user") }
         let at = e.detail.updatedAt ?? e.time
+        // Most user events on a support desk are customers': an unlinked end-user settles
+        // without a fetch, unless the event itself may have made them staff.
+        if snapshot == nil, e.detail.role == "end-user", !(name == "user.role_changed" && e.currentRoleIsStaff) {
+            return .noEffect("end-user is not linked")
+        }
 
         /// The linked user's last snapshot with one change from the event.
         func changed(_ edit: (inout SourceUser) -> Void) -> Interpretation {

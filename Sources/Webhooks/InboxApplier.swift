@@ -7,16 +7,27 @@ import SyncRules
 
 /// Applies a tenant's stored events for one source, in arrival order, through the same
 /// rules as reconciliation. Events whose own data suffices are applied in batches at once;
-/// the others fetch the user first. A failed fetch leaves the event open and retries it
-/// with backoff (reconciliation repairs whatever still slips through). On start, events
-/// stored before a crash are applied.
+/// the others fetch the user first. When a batch fails, its events are retried one at a
+/// time; one that keeps failing (a poison event) is retried with capped exponential
+/// backoff and, after `maxAttempts`, marked `failed` for good while the events behind it
+/// flow on (reconciliation repairs its user). Store outages back the whole applier off
+/// without counting attempts. On start, events stored before a crash are applied.
 public final class InboxApplier: @unchecked Sendable {
     public struct Settings: Sendable {
         public var sync: SyncSettings
         public var licenceLimit: Int
-        public init(sync: SyncSettings, licenceLimit: Int) {
+        /// Attempts before an event is marked `failed`.
+        public var maxAttempts: Int
+        /// The first retry's delay in seconds; each next one doubles, up to `maxRetryDelay`.
+        public var retryDelay: Double
+        public var maxRetryDelay: Double
+        public init(sync: SyncSettings, licenceLimit: Int, maxAttempts: Int = 8, retryDelay: Double = 1,
+                    maxRetryDelay: Double = 300) {
             self.sync = sync
             self.licenceLimit = licenceLimit
+            self.maxAttempts = maxAttempts
+            self.retryDelay = retryDelay
+            self.maxRetryDelay = maxRetryDelay
         }
     }
 
@@ -73,84 +84,136 @@ public final class InboxApplier: @unchecked Sendable {
 
     private func loop() async {
         let kind = settings.sync.source
+        var storeBackoff = 0.0
         while !isStopping {
             let now = Int64(Date().timeIntervalSince1970)
             let events: [InboxEvent]
             do {
                 events = try directory.openEvents(source: kind, limit: 500, now: now)
             } catch {
-                log("inbox read failed: \(error)")
-                await sleep(1)
+                storeBackoff = min(30, max(0.25, storeBackoff * 2))
+                log("inbox read failed, retrying in \(storeBackoff)s: \(error)")
+                await sleep(storeBackoff)
                 continue
             }
             if events.isEmpty {
+                storeBackoff = 0
                 let retry = (try? directory.nextRetry(source: kind)).flatMap { $0 }
                 await sleep(retry.map { max(0.05, Double($0 - now)) }.map { min($0, 5) } ?? 5)
                 continue
             }
-            await apply(events)
+            if await apply(events) {
+                storeBackoff = 0
+            } else {
+                storeBackoff = min(30, max(0.25, storeBackoff * 2))
+                log("the store is unavailable; applying again in \(storeBackoff)s")
+                await sleep(storeBackoff)
+            }
         }
     }
 
-    private func apply(_ events: [InboxEvent]) async {
+    /// Applies a read of open events; false when the store itself failed (nothing about
+    /// the events is known to be wrong, so no attempt is counted).
+    private func apply(_ events: [InboxEvent]) async -> Bool {
         var batch: [Evidence] = []
-        var seqs: [Int64] = []
-        var types: [(String, String)] = []
+        var batched: [InboxEvent] = []
         var users: Set<String> = []
-        var settled: [(Int64, String, String)] = []
+        var settled: [(InboxEvent, String)] = []
+        var storeFailed = false
 
         func flush() {
-            guard !batch.isEmpty || !settled.isEmpty else { return }
+            guard !storeFailed, !batch.isEmpty || !settled.isEmpty else { return }
             do {
                 if !batch.isEmpty {
                     _ = try directory.apply(batch, settings: settings.sync, licenceLimit: settings.licenceLimit, mode: .immediate,
-                                            completing: seqs)
+                                            completing: batched.map(\.seq))
+                    for ev in batched { observer(ev.type, "applied", latency(ev.receivedAt)) }
                 }
-                for (seq, note, _) in settled { try directory.markApplied([seq], note: note) }
-                for (type, received) in types { observer(type, "applied", latency(received)) }
-                for (_, _, type) in settled { observer(type, "no_effect", nil) }
+            } catch let e as DirectoryError where e.isTransient {
+                storeFailed = true
             } catch {
-                log("applying \(batch.count) events failed: \(error)")
+                log("applying \(batch.count) events failed, applying them one at a time: \(error)")
+                for (ev, evidence) in zip(batched, batch) { applyAlone(ev, evidence) }
+            }
+            for (ev, note) in settled where !storeFailed {
+                do {
+                    try directory.markApplied([ev.seq], note: note)
+                    observer(ev.type, "no_effect", nil)
+                } catch {
+                    storeFailed = true
+                }
             }
             batch.removeAll()
-            seqs.removeAll()
-            types.removeAll()
+            batched.removeAll()
             users.removeAll()
             settled.removeAll()
         }
 
         for ev in events {
-            if isStopping { break }
+            if isStopping || storeFailed { break }
             let decoded: ZendeskEvent
             do {
                 decoded = try ZendeskEvent.decode(ev.body)
             } catch {
                 flush()
-                try? directory.markApplied([ev.seq], status: "ignored", note: "malformed: \(error)")
+                try? directory.markApplied([ev.seq], status: .ignored, note: "malformed: \(error)")
                 continue
             }
             if let uid = decoded.userID, users.contains(uid) { flush() }
-            let snapshot = decoded.userID.flatMap { try? directory.linkSnapshot(source: settings.sync.source, sourceUserID: $0) }
+            let snapshot: LinkSnapshot?
+            do {
+                snapshot = try decoded.userID.flatMap { try directory.linkSnapshot(source: settings.sync.source, sourceUserID: $0) }
+            } catch {
+                storeFailed = true
+                break
+            }
             switch EventInterpreter.interpret(decoded, snapshot: snapshot, identifier: settings.sync.identifier) {
             case .observe(let o):
                 batch.append(Evidence(o, cause: .event(settings.sync.source, ev.eventID)))
-                seqs.append(ev.seq)
-                types.append((ev.type, ev.receivedAt))
+                batched.append(ev)
                 users.insert(o.sourceUserID)
             case .noEffect(let note):
-                settled.append((ev.seq, note, ev.type))
+                settled.append((ev, note))
             case .fetch(let uid):
                 flush()
-                await fetchAndApply(ev, userID: uid)
+                if !storeFailed { await fetchAndApply(ev, userID: uid) }
             }
         }
         flush()
+        return !storeFailed
+    }
+
+    /// One event of a failed batch, on its own: applied, or its attempt recorded.
+    private func applyAlone(_ ev: InboxEvent, _ evidence: Evidence) {
+        do {
+            _ = try directory.apply([evidence], settings: settings.sync, licenceLimit: settings.licenceLimit, mode: .immediate,
+                                    completing: [ev.seq])
+            observer(ev.type, "applied", latency(ev.receivedAt))
+        } catch {
+            recordFailure(ev, error)
+        }
+    }
+
+    /// Counts a failed attempt: due again after a capped exponential delay, or `failed`
+    /// for good after `maxAttempts`.
+    private func recordFailure(_ ev: InboxEvent, _ error: any Error) {
+        let attempts = ev.attempts + 1
+        let final = attempts >= settings.maxAttempts
+        let delay = min(settings.maxRetryDelay, settings.retryDelay * Double(1 << min(attempts - 1, 20)))
+        let retryAt = final ? nil : Int64((Date().timeIntervalSince1970 + delay).rounded(.up))
+        try? directory.recordAttempt(ev.seq, error: "\(error)", retryAt: retryAt)
+        if final {
+            log("event \(ev.eventID) failed after \(attempts) attempts; marked failed: \(error)")
+            observer(ev.type, "failed", nil)
+        } else {
+            log("event \(ev.eventID) failed (attempt \(attempts) of \(settings.maxAttempts)), retrying in \(delay)s: \(error)")
+            observer(ev.type, "retried", nil)
+        }
     }
 
     private func fetchAndApply(_ ev: InboxEvent, userID: String) async {
         guard let source else {
-            try? directory.markFailed(ev.seq, error: "no source client (credentials missing)", retryAt: Int64(Date().timeIntervalSince1970) + 60)
-            observer(ev.type, "failed", nil)
+            recordFailure(ev, SourceError.transport("no source client (credentials missing)"))
             return
         }
         do {
@@ -163,15 +226,13 @@ public final class InboxApplier: @unchecked Sendable {
             _ = try directory.apply([Evidence(observation, cause: .event(settings.sync.source, ev.eventID))],
                                     settings: settings.sync, licenceLimit: settings.licenceLimit, mode: .immediate, completing: [ev.seq])
             observer(ev.type, "applied", latency(ev.receivedAt))
+        } catch let e as DirectoryError where e.isTransient {
+            log("event \(ev.eventID): the store is unavailable: \(e)")
         } catch {
-            let attempts = ev.attempts + 1
-            let delay = min(300, Int64(1) << Int64(min(attempts, 8)))
-            try? directory.markFailed(ev.seq, error: "\(error)", retryAt: Int64(Date().timeIntervalSince1970) + delay)
             if let e = error as? SourceError, e.isAuthBroken {
                 try? directory.updateSourceState(settings.sync.source) { $0.authBroken = true; $0.authError = e.description }
             }
-            log("event \(ev.eventID): fetching user \(userID) failed (attempt \(attempts)), retrying in \(delay)s: \(error)")
-            observer(ev.type, "failed", nil)
+            recordFailure(ev, error)
         }
     }
 

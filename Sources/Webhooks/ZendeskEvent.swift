@@ -29,6 +29,12 @@ public struct ZendeskEvent: Sendable, Equatable {
     public var current: Value
     public var previous: Value
 
+    /// True when `current` names a role other than end-user (a role change to staff).
+    public var currentRoleIsStaff: Bool {
+        if case .text(let r) = current { return !r.isEmpty && r != "end-user" }
+        return false
+    }
+
     /// `user.name_changed` for `zen:event-type:user.name_changed`; nil for other domains.
     public var userEventName: String? {
         let prefix = "zen:event-type:"

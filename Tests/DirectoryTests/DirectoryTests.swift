@@ -125,13 +125,14 @@ import Testing
         let dir = try open()
         for i in 1...20 { try apply(dir, .seen(agent(String(i), "U\(i)", "u\(i)@x.com"))) }
         // A complete run that sees only 10 of 20: 10 missing > limit 5.
-        let run = try dir.startRun(source: .zendesk, kind: .full)
+        let start = try dir.startFullRun(source: .zendesk, owner: "test")
+        let run = start.runID
         _ = try dir.apply((1...10).map { Evidence(.seen(agent(String($0), "U\($0)", "u\($0)@x.com")), cause: .run(run)) },
                           settings: settings, licenceLimit: 10, mode: .deferred(runID: run))
         var missing: [String] = []
         var after = ""
         while true {
-            let page = try dir.missingFromListing(source: .zendesk, after: after, limit: 3)
+            let page = try dir.missingFromListing(start, source: .zendesk, after: after, limit: 3)
             if page.isEmpty { break }
             missing += page
             after = page.last!
@@ -152,7 +153,7 @@ import Testing
     @Test func failedRunDeactivatesNobody() throws {
         let dir = try open()
         try apply(dir, .seen(agent("1", "Ann", "ann@x.com")))
-        let run = try dir.startRun(source: .zendesk, kind: .full)
+        let run = try dir.startFullRun(source: .zendesk, owner: "test").runID
         _ = try dir.apply([Evidence(.seen(agent("1", "Ann", "ann@x.com", suspended: true, at: 2000)), cause: .run(run))],
                           settings: settings, licenceLimit: 10, mode: .deferred(runID: run))
         try dir.recordRun(run, pages: 1, counts: SyncCounts(), outcome: .failed, error: "page 2: HTTP 500")

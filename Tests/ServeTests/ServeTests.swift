@@ -45,8 +45,8 @@ import Webhooks
         #expect(try h.deliver(ServeHarness.event(type: "ticket.created", user: ann)).status == 200)
         let events = try h.directory().events()
         #expect(events.count == 2)
-        #expect(try h.eventually { try h.directory().events().allSatisfy { $0.status == "applied" || $0.status == "ignored" } })
-        #expect(try h.directory().events().first { $0.type.hasSuffix("ticket.created") }?.status == "ignored")
+        #expect(try h.eventually { try h.directory().events().allSatisfy { $0.status == .applied || $0.status == .ignored } })
+        #expect(try h.directory().events().first { $0.type.hasSuffix("ticket.created") }?.status == .ignored)
 
         // A disabled source still checks the signature, then answers 200 and stores nothing.
         #expect(try h.deliver(valid, tenant: "other-co", secret: ServeHarness.otherSecret).status == 200)
@@ -84,7 +84,7 @@ import Webhooks
         try h.sim.control("/_sim/users/\(ann)/role", #"{"role": "agent", "custom_role_id": 360002}"#)
         #expect(try h.eventually { try user(ann)?.status == .pending }, "Advisor is an agent, and agents are selected")
         // Later events (e.g. the custom role change, which fetches) may still be settling.
-        #expect(try h.eventually { try h.directory().events(limit: 100).allSatisfy { $0.status == "applied" || $0.status == "ignored" } })
+        #expect(try h.eventually { try h.directory().events(limit: 100).allSatisfy { $0.status == .applied || $0.status == .ignored } })
     }
 
     @Test func redeliveredEventIsAppliedOnce() throws {
@@ -230,7 +230,7 @@ import Webhooks
         #expect(try dir.integrityCheck() == "ok")
         let stored = Dictionary(try dir.events(limit: 100_000).map { ($0.eventID, $0) }, uniquingKeysWith: { a, _ in a })
         for id in confirmed { #expect(stored[id] != nil, "acknowledged event \(id) was lost") }
-        #expect(try h.eventually(20) { try dir.events(limit: 100_000).allSatisfy { $0.status == "applied" || $0.status == "ignored" } })
+        #expect(try h.eventually(20) { try dir.events(limit: 100_000).allSatisfy { $0.status == .applied || $0.status == .ignored } })
         let causes = try dir.audit(limit: 1_000_000).filter { $0.causeKind == "event" }.map(\.cause)
         #expect(Set(causes).count == causes.count, "an event was applied twice")
         h.serve.stop(signal: SIGTERM)

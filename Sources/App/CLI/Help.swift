@@ -15,6 +15,7 @@ enum Help {
       audit                         the audit trail of user changes
       events list                   webhook events in the inbox
       config check                  validate the config file
+      backup --to DIR               consistent copy of every tenant database (safe while serving)
       zendesk connect|install-webhook
                                     OAuth connection and webhook installation
 
@@ -24,6 +25,14 @@ enum Help {
       --help            help for any command
 
     Exit codes: 0 success, 1 operational failure, 2 usage or config error.
+    """
+
+    static let backup = """
+    Usage: usersync backup --to DIR [--tenant T]
+
+    Writes DIR/tenants/TENANT.sqlite for every tenant (or one) through SQLite's online backup
+    API: a consistent copy as of one commit, taken while `serve` keeps writing. The copy is a
+    data directory: `usersync users list --data-dir DIR` reads it.
     """
 
     static let users = """

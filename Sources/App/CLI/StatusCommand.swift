@@ -44,7 +44,12 @@ struct TenantStatus {
                 ("auth", .string(state.authBroken ? "broken" : "ok")), ("auth_error", .string(state.authError)),
                 ("last_event_at", .string(state.lastEventAt)), ("backlog", .int(backlog.pending)), ("failed_events", .int(backlog.failed)),
                 ("last_run", Render.run(last)), ("last_success_at", .string(lastSuccess?.finishedAt)),
-                ("conflicts", .array(srcConflicts.map { .object([("source_user_id", .string($0.sourceUserID)), ("kind", .string($0.kind)), ("detail", .string($0.detail)), ("since", .string($0.firstSeen))]) })),
+                ("next_run", state.nextRunAt.map { .object([("at", .string(Timestamp(nanoseconds: $0 * 1_000_000_000).iso8601)),
+                                                            ("kind", .string(state.nextRunKind))]) } ?? .null),
+                ("conflicts", .array(try srcConflicts.map { c in
+                    .object([("source_user_id", .string(c.sourceUserID)), ("kind", .string(c.kind)), ("detail", .string(c.detail)),
+                             ("since", .string(c.firstSeen)), ("users", .array(try conflictUsers(c, dir)))])
+                })),
                 ("held_deactivations", .array(held.map { .object([("user_id", .int($0.userID)), ("source_user_id", .string($0.sourceUserID)), ("reason", .string($0.reason)), ("run_id", .int($0.runID))]) })),
             ]))
             lines.append("  \(source.rawValue): \(enabled ? "enabled" : "disabled"), auth \(state.authBroken ? "BROKEN (\(state.authError ?? "?"))" : "ok"), last event \(state.lastEventAt ?? "never"), backlog \(backlog.pending), failed \(backlog.failed)")
@@ -55,8 +60,14 @@ struct TenantStatus {
             } else {
                 lines.append("    no runs yet")
             }
+            if let next = state.nextRunAt {
+                lines.append("    next run: \(state.nextRunKind ?? "full") at \(Timestamp(nanoseconds: next * 1_000_000_000).iso8601)")
+            }
             lines.append("    conflicts \(srcConflicts.count), held deactivations \(held.count)")
-            for c in srcConflicts.prefix(20) { lines.append("      conflict \(c.sourceUserID): \(c.detail)") }
+            for c in srcConflicts.prefix(20) {
+                let names = try c.userIDs.compactMap { try dir.user(id: $0) }.map { "#\($0.user.id) \($0.user.name) <\($0.user.email ?? "-")>" }
+                lines.append("      conflict \(c.sourceUserID): \(c.detail)\(names.isEmpty ? "" : " [" + names.joined(separator: "; ") + "]")")
+            }
             for h in held.prefix(20) { lines.append("      held: user \(h.userID) (\(h.sourceUserID)): \(h.reason)") }
         }
         let json = JSONText.object([
@@ -65,6 +76,13 @@ struct TenantStatus {
             ("sources", .array(sources)),
         ])
         return TenantStatus(json: json, text: lines.joined(separator: "\n"))
+    }
+}
+
+/// The local users a conflict names, with enough to tell them apart.
+private func conflictUsers(_ c: ConflictRecord, _ dir: TenantDirectory) throws -> [JSONText] {
+    try c.userIDs.compactMap { try dir.user(id: $0) }.map { rec in
+        .object([("id", .int(rec.user.id)), ("name", .string(rec.user.name)), ("email", .string(rec.user.email))])
     }
 }
 
@@ -97,9 +115,9 @@ enum EventCommands {
     static func run(_ words: [String], _ ctx: inout Context) throws {
         guard words.first == "list" else { throw UsageError("usage: usersync events list [--status failed|pending]") }
         let json = ctx.args.flag("--json")
-        let status = ctx.args.value("--status")
-        if let status, !["pending", "failed", "applied", "ignored"].contains(status) {
-            throw UsageError("--status must be pending, failed, applied or ignored")
+        let status = try ctx.args.value("--status").map { raw -> InboxStatus in
+            guard let s = InboxStatus(rawValue: raw) else { throw UsageError("--status must be pending, failed, applied or ignored") }
+            return s
         }
         let limit = Int(ctx.args.value("--limit") ?? "100") ?? 100
         let tenants = try ctx.tenants()
@@ -110,9 +128,9 @@ enum EventCommands {
             for e in try ctx.directory(t).events(status: status, limit: limit) {
                 all.append(.object([("tenant", .string(t.id)), ("seq", .int(e.seq)), ("source", .string(e.source.rawValue)),
                                     ("event_id", .string(e.eventID)), ("type", .string(e.type)), ("source_user_id", .string(e.sourceUserID)),
-                                    ("status", .string(e.status)), ("attempts", .int(e.attempts)), ("received_at", .string(e.receivedAt)),
+                                    ("status", .string(e.status.rawValue)), ("attempts", .int(e.attempts)), ("received_at", .string(e.receivedAt)),
                                     ("error", .string(e.lastError))]))
-                table.rows.append([t.id, String(e.seq), e.source.rawValue, e.eventID, e.type, e.sourceUserID ?? "-", e.status,
+                table.rows.append([t.id, String(e.seq), e.source.rawValue, e.eventID, e.type, e.sourceUserID ?? "-", e.status.rawValue,
                                    String(e.attempts), e.receivedAt, e.lastError ?? ""])
             }
         }

@@ -35,6 +35,7 @@ public enum UsersyncCLI {
             case "audit": try AuditCommand.run(sub, &ctx)
             case "events": try EventCommands.run(sub, &ctx)
             case "reconcile": try await ReconcileCommand.run(sub, &ctx)
+            case "backup": try BackupCommand.run(sub, &ctx)
             case "serve": try await ServeCommand.run(sub, &ctx)
             case "zendesk": try await ZendeskCommands.run(sub, &ctx)
             default: throw UsageError("unknown command '\(command)' (see usersync --help)")
@@ -66,6 +67,7 @@ public enum UsersyncCLI {
         case "reconcile": Help.reconcile
         case "serve": Help.serve
         case "zendesk": Help.zendesk
+        case "backup": Help.backup
         default: Help.main
         }
     }

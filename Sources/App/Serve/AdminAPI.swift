@@ -27,7 +27,8 @@ struct AdminAPI {
                 let rec = try rt.directory.activate(id: id, licenceLimit: rt.config.licenceLimit, cause: .admin("api:\(req.parameters["token"] ?? "")"))
                 return .json(200, Render.user(rec, tenant: rt.config.id).render())
             } catch let e as DirectoryError where e.isUserError {
-                return .error(e.message.contains("no local user") ? 404 : 409, e.message)
+                if case .noSuchUser = e.reason { return .error(404, e.message) }
+                return .error(409, e.message)
             }
         }
         on(&r, "POST", "/api/tenants/{t}/users/{id}/deactivate", .manageUsers) { req, rt in

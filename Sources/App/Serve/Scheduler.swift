@@ -8,7 +8,10 @@ import SyncRules
 /// Runs one tenant-source's reconciliations: the initial import at once when the source
 /// has never completed a full run (or was just enabled), full runs every `every` (anchored
 /// at `at` UTC when given), incremental catch-ups between them, and runs asked for through
-/// the admin API. One run at a time.
+/// the admin API. One run at a time: the run lease in the tenant database keeps a CLI run
+/// or another process's scheduler from overlapping. A failed full run is retried after a
+/// minute, doubling up to an hour, instead of waiting for the next anchor. `stop` cancels
+/// a run between pages and waits for it.
 final class Scheduler: @unchecked Sendable {
     let label: String
     private let directory: TenantDirectory
@@ -23,10 +26,18 @@ final class Scheduler: @unchecked Sendable {
     private var requested: Bool?
     private var runNow: Bool
     private var task: Task<Void, Never>?
+    private let finished = DispatchSemaphore(value: 0)
     private(set) var running = false
+    /// Consecutive failed full runs, for the retry backoff.
+    private var failures = 0
+    private let owner = RunOwner.current(role: "serve")
+    /// The first retry delay after a failed full run (then doubling, up to `maxRetry`).
+    let firstRetry: Int64
+    let maxRetry: Int64 = 3600
 
     init(tenant: String, source: SourceKind, directory: TenantDirectory, schedule: ReconcileSchedule, runNow: Bool,
-         log: Log, metrics: Metrics, makeReconciler: @escaping @Sendable () -> Reconciler) {
+         retryAfter: Int64 = 60, log: Log, metrics: Metrics, makeReconciler: @escaping @Sendable () -> Reconciler) {
+        self.firstRetry = retryAfter
         self.tenant = tenant
         self.source = source
         self.label = "\(tenant)/\(source.rawValue)"
@@ -39,17 +50,30 @@ final class Scheduler: @unchecked Sendable {
     }
 
     func start() {
-        task = Task.detached { [self] in await loop() }
+        let t = Task.detached { [self] in
+            await loop()
+            finished.signal()
+        }
+        lock.withLock { task = t }
     }
 
+    /// Cancels a running run (it stops between pages, deactivating nobody) and waits for
+    /// the loop to end. Call from a thread that may block (not the cooperative pool).
     func stop() {
-        lock.withLock { stopped = true }
-        task?.cancel()
+        let t = lock.withLock { () -> Task<Void, Never>? in
+            stopped = true
+            return task
+        }
+        guard let t else { return }
+        t.cancel()
+        finished.wait()
     }
 
-    /// Asks for a full run now; false when one is already running.
+    /// Asks for a full run now; false when one is already running, here or in another
+    /// process (the run lease).
     func trigger(confirmDeactivations: Bool) -> Bool {
-        lock.withLock {
+        if (try? directory.runLease(source: source)) ?? nil != nil { return false }
+        return lock.withLock {
             if running { return false }
             requested = confirmDeactivations
             return true
@@ -71,6 +95,7 @@ final class Scheduler: @unchecked Sendable {
     }
 
     private func loop() async {
+        var retryAt: Int64?
         while !isStopped {
             let now = Int64(Date().timeIntervalSince1970)
             let runs = (try? directory.runs(source: source, limit: 50)) ?? []
@@ -78,49 +103,78 @@ final class Scheduler: @unchecked Sendable {
             let lastCompleteFull = runs.first { $0.kind == .full && ($0.outcome == .completed || $0.outcome == .held) }
             let lastIncremental = runs.first { $0.kind == .incremental }
             var due: (full: Bool, confirm: Bool)?
+            var next: Int64 = now
+            var nextKind = "full"
             if let confirm = lock.withLock({ () -> Bool? in
                 let r = requested
                 requested = nil
                 return r
             }) {
                 due = (true, confirm)
+            } else if let at = retryAt {
+                // A failed full run: retried with backoff, incremental passes paused meanwhile.
+                next = at
+                if now >= at { due = (true, false) }
             } else if runNow || lastCompleteFull == nil {
                 due = (true, false)
             } else {
                 let lastFullStart = lastFull.flatMap { Timestamp(iso8601: $0.startedAt)?.seconds } ?? 0
                 let nextFull = Self.nextFull(after: lastFullStart, schedule: schedule)
-                var next = nextFull
+                next = nextFull
                 if let every = schedule.incrementalEvery {
                     let lastInc = max(lastIncremental.flatMap { Timestamp(iso8601: $0.startedAt)?.seconds } ?? 0,
                                       lastCompleteFull.flatMap { Timestamp(iso8601: $0.startedAt)?.seconds } ?? 0)
                     let nextInc = lastInc + Int64(every)
                     if nextInc < next {
                         next = nextInc
+                        nextKind = "incremental"
                         if now >= nextInc { due = (false, false) }
                     }
                 }
                 if due == nil && now >= nextFull { due = (true, false) }
-                if due == nil {
-                    await sleep(until: next)
-                    continue
-                }
             }
-            guard let (full, confirm) = due else { continue }
+            guard let (full, confirm) = due else {
+                plan(next, kind: nextKind)
+                await sleep(until: next)
+                continue
+            }
             runNow = false
+            plan(now, kind: full ? "full" : "incremental")
             lock.withLock { running = true }
-            // A failed first import must not spin: a failed full run waits a minute.
-            await run(full: full, confirm: confirm)
+            let report = await run(full: full, confirm: confirm)
             lock.withLock { running = false }
-            if full, let r = try? directory.runs(source: source, limit: 1).first, r.outcome == .failed {
-                await sleep(until: Int64(Date().timeIntervalSince1970) + 60)
+            guard full, !isStopped else { continue }
+            if report.outcome == .failed {
+                let delay = report.refusedBy != nil ? firstRetry : min(maxRetry, firstRetry << Int64(min(failures, 12)))
+                if report.refusedBy == nil { failures += 1 }
+                retryAt = Int64(Date().timeIntervalSince1970) + delay
+                log.info("full run will be retried", ["tenant": tenant, "source": source.rawValue, "in_seconds": String(delay)])
+            } else {
+                failures = 0
+                retryAt = nil
             }
         }
     }
 
-    private func run(full: Bool, confirm: Bool) async {
-        let reconciler = makeReconciler()
+    /// Records the next planned run so `status` can show it.
+    private func plan(_ at: Int64, kind: String) {
+        try? directory.updateSourceState(source) { s in
+            guard s.nextRunAt != at || s.nextRunKind != kind else { return }
+            s.nextRunAt = at
+            s.nextRunKind = kind
+        }
+    }
+
+    private func run(full: Bool, confirm: Bool) async -> RunReport {
+        var reconciler = makeReconciler()
+        reconciler.owner = owner
         log.info(full ? "reconciliation started" : "incremental catch-up started", ["tenant": tenant, "source": source.rawValue])
         let report = full ? await reconciler.runFull(confirmDeactivations: confirm) : await reconciler.runIncremental()
+        if let holder = report.refusedBy {
+            log.info("reconciliation skipped: another run holds the lease",
+                     ["tenant": tenant, "source": source.rawValue, "holder": holder.description])
+            return report
+        }
         var fields = ["tenant": tenant, "source": source.rawValue, "run": String(report.runID), "kind": report.kind.rawValue,
                       "outcome": report.outcome.rawValue, "pages": String(report.pages), "seconds": decimals(report.seconds, 2)]
         for (k, v) in report.counts.fields { fields[k] = String(v) }
@@ -132,12 +186,14 @@ final class Scheduler: @unchecked Sendable {
             metrics.set("usersync_reconcile_last_success_timestamp_seconds", [("tenant", tenant), ("source", source.rawValue)],
                         Date().timeIntervalSince1970)
         }
+        return report
     }
 
     private func sleep(until deadline: Int64) async {
         while !isStopped, Int64(Date().timeIntervalSince1970) < deadline {
             if lock.withLock({ requested != nil }) { return }
             try? await Task.sleep(for: .milliseconds(250))
+            if Task.isCancelled { return }
         }
     }
 }

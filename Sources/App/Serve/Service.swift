@@ -22,6 +22,7 @@ final class Service: @unchecked Sendable {
     private var tokens: [(secret: [UInt8], token: AdminToken)] = []
     private var server: HTTPServer?
     private var configStamp: timespec?
+    private var pruner: Pruner?
     private(set) var ready = false
 
     init(configPath: String, dataDirOverride: String?, config: UsersyncConfig) {
@@ -72,6 +73,11 @@ final class Service: @unchecked Sendable {
         }
         try server.start()
         self.server = server
+        let pruner = Pruner(runtimes: { [unowned self] in allRuntimes }, retention: { [unowned self] in
+            lock.withLock { config.retention }
+        }, log: log)
+        pruner.start()
+        self.pruner = pruner
         configStamp = Self.stamp(configPath)
         ready = true
         log.info("listening", ["address": "\(sc.host):\(server.port)", "tenants": String(config.tenants.count)])
@@ -83,6 +89,7 @@ final class Service: @unchecked Sendable {
     func stop() {
         ready = false
         server?.stop()
+        pruner?.stop()
         let all = lock.withLock { Array(runtimes.values) }
         for r in all { r.stop() }
         log.info("stopped")
@@ -154,7 +161,8 @@ final class Service: @unchecked Sendable {
                 if t.intercom?.enabled == true && old?.intercom?.enabled != true { justEnabled.insert(.intercom) }
             }
             if let existing = current[t.id] { stale.append(existing) }
-            next[t.id] = TenantRuntime.make(t, directory: directory, justEnabled: justEnabled, log: log, metrics: metrics)
+            next[t.id] = TenantRuntime.make(t, directory: directory, justEnabled: justEnabled, events: new.events,
+                                             log: log, metrics: metrics)
         }
         for (id, r) in current where next[id] == nil { stale.append(r) }
         for r in stale { r.stop() }
@@ -170,8 +178,13 @@ final class Service: @unchecked Sendable {
         var out: [(name: String, labels: [(String, String)], value: Double)] = []
         for r in allRuntimes {
             for kind in r.sources.keys.sorted(by: { $0.rawValue < $1.rawValue }) {
+                let labels = [("tenant", r.config.id), ("source", kind.rawValue)]
                 if let b = try? r.directory.inboxBacklog(source: kind) {
-                    out.append(("usersync_inbox_backlog", [("tenant", r.config.id), ("source", kind.rawValue)], Double(b.pending + b.failed)))
+                    out.append(("usersync_inbox_backlog", labels, Double(b.pending)))
+                    out.append(("usersync_inbox_failed_events", labels, Double(b.failed)))
+                }
+                if let state = try? r.directory.sourceState(kind) {
+                    out.append(("usersync_source_auth_broken", labels, state.authBroken ? 1 : 0))
                 }
             }
             if let counts = try? r.directory.statusCounts() {

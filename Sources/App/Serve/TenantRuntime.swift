@@ -74,8 +74,8 @@ final class TenantRuntime: @unchecked Sendable {
     func stop() { for s in sources.values { s.stop() } }
 
     /// Builds the runtime; `justEnabled` sources run their import at once.
-    static func make(_ t: TenantConfig, directory: TenantDirectory, justEnabled: Set<SourceKind>, log: Log,
-                     metrics: Metrics) -> TenantRuntime {
+    static func make(_ t: TenantConfig, directory: TenantDirectory, justEnabled: Set<SourceKind>, events: EventRetries,
+                     log: Log, metrics: Metrics) -> TenantRuntime {
         var sources: [SourceKind: SourceRuntime] = [:]
         if let z = t.zendesk {
             var secrets: [String] = []
@@ -98,7 +98,8 @@ final class TenantRuntime: @unchecked Sendable {
             var scheduler: Scheduler?
             if enabled {
                 let a = InboxApplier(directory: directory, source: client,
-                                     settings: .init(sync: z.settings, licenceLimit: t.licenceLimit),
+                                     settings: .init(sync: z.settings, licenceLimit: t.licenceLimit,
+                                                     maxAttempts: events.maxAttempts, retryDelay: Double(events.retryDelay)),
                                      log: { log.warn($0, ["tenant": t.id, "source": "zendesk"]) },
                                      observer: { type, outcome, latency in
                                          metrics.increment("usersync_events_total", [("tenant", t.id), ("source", "zendesk"), ("type", type), ("outcome", outcome)])
@@ -108,7 +109,8 @@ final class TenantRuntime: @unchecked Sendable {
                 writer = InboxWriter(directory: directory, onStored: { a.wake() })
                 if let client {
                     scheduler = Scheduler(tenant: t.id, source: .zendesk, directory: directory, schedule: z.reconcile,
-                                          runNow: justEnabled.contains(.zendesk), log: log, metrics: metrics) {
+                                          runNow: justEnabled.contains(.zendesk), retryAfter: Int64(z.reconcile.retry),
+                                          log: log, metrics: metrics) {
                         Reconciler(directory: directory, source: client, settings: z.settings, licenceLimit: t.licenceLimit,
                                    maxDeactivations: z.maxDeactivations)
                     }

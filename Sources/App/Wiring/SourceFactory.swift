@@ -24,7 +24,7 @@ struct SourceFactory {
             }
         case .oauth:
             let oauth = try self.oauth(tenant, redirect: nil)
-            let tokens = OAuthTokenStore(directory: directory, oauth: oauth, tenant: tenant.id)
+            let tokens = OAuthTokenStore.shared(directory: directory, oauth: oauth, tenant: tenant.id)
             credentials = .bearer { try await tokens.accessToken() }
         }
         return ZendeskClient(settings: ZendeskClient.Settings(baseURL: z.apiBaseURL, credentials: credentials, roles: z.roles),
@@ -44,33 +44,3 @@ struct SourceFactory {
     }
 }
 
-/// OAuth tokens kept in the tenant database, refreshed a few minutes before they expire.
-/// Zendesk rotates both tokens on refresh, so refreshes are serialised and the new pair is
-/// stored before it is used.
-actor OAuthTokenStore {
-    let directory: TenantDirectory
-    let oauth: ZendeskOAuth
-    let tenant: String
-
-    init(directory: TenantDirectory, oauth: ZendeskOAuth, tenant: String) {
-        self.directory = directory
-        self.oauth = oauth
-        self.tenant = tenant
-    }
-
-    func accessToken() async throws -> String {
-        let state = try directory.sourceState(.zendesk)
-        guard let access = state.oauthAccessToken else {
-            throw SourceError.authBroken(status: 401, detail: "tenant \(tenant): not connected; run `usersync zendesk connect`")
-        }
-        let now = Int64(Date().timeIntervalSince1970)
-        guard let expires = state.oauthExpiresAt, expires - now < 300, let refresh = state.oauthRefreshToken else { return access }
-        let fresh = try await oauth.refresh(refresh)
-        try directory.updateSourceState(.zendesk) { s in
-            s.oauthAccessToken = fresh.accessToken
-            s.oauthRefreshToken = fresh.refreshToken ?? s.oauthRefreshToken
-            s.oauthExpiresAt = fresh.expiresAt
-        }
-        return fresh.accessToken
-    }
-}

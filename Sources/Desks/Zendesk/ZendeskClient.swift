@@ -66,9 +66,10 @@ public final class ZendeskClient: Source, @unchecked Sendable {
         return ClientRequest(method: method, url: url, headers: headers, body: body)
     }
 
-    func call<T>(_ url: String, method: String = "GET", body: [UInt8]? = nil, what: String,
+    func call<T>(_ url: String, method: String = "GET", body: [UInt8]? = nil, what: String, passing: Set<Int> = [],
                  decode: (ClientResponse) throws -> T) async throws -> T {
-        try await settings.retry.run(http, try await request(url, method: method, body: body), what: what, log: log, decode: decode)
+        try await settings.retry.run(http, try await request(url, method: method, body: body), what: what, passing: passing,
+                                     log: log, decode: decode)
     }
 
     // MARK: Source
@@ -110,11 +111,13 @@ public final class ZendeskClient: Source, @unchecked Sendable {
     public func fetchUser(id: String) async throws -> SourceUser? {
         guard !id.isEmpty, id.allSatisfy(\.isNumber) else { throw SourceError.malformed("user id '\(id)' is not numeric") }
         let roleNames = try await customRoleNames()
-        do {
-            return try await call("\(settings.baseURL)/api/v2/users/\(id)", what: "show user \(id)") { r in
-                try ZendeskDecoding.singleUser(r.body, roleNames: roleNames)
+        return try await call("\(settings.baseURL)/api/v2/users/\(id)", what: "show user \(id)", passing: [404]) { r in
+            guard r.status == 404 else { return try ZendeskDecoding.singleUser(r.body, roleNames: roleNames) }
+            // Only Zendesk's own answer proves the user is gone; a 404 from a wrong
+            // api_base_url or a proxy page is a failed fetch (shared/reference/zendesk-api.md §4).
+            guard ZendeskDecoding.isRecordNotFound(r.body) else {
+                throw SourceError.http(status: 404, detail: "show user \(id): a 404 without Zendesk's RecordNotFound body")
             }
-        } catch SourceError.http(404, _) {
             return nil
         }
     }

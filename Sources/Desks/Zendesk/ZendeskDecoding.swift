@@ -152,4 +152,10 @@ enum ZendeskDecoding {
                           customRoleName: customRoleID.flatMap { roleNames[$0] }, active: active, suspended: suspended,
                           externalID: externalID, userFields: fields, updatedAt: updatedAt)
     }
+
+    /// True for Zendesk's `{"error": "RecordNotFound", ...}` answer.
+    static func isRecordNotFound(_ body: [UInt8]) -> Bool {
+        guard let v = try? JSONValue.parse(body), case .string(let e)? = v["error"] else { return false }
+        return e == "RecordNotFound"
+    }
 }

@@ -108,16 +108,22 @@ public struct ZendeskOAuth: Sendable {
                          ("code_verifier", verifier)], http: http)
     }
 
+    /// One refresh attempt, never retried here: Zendesk rotates both tokens on refresh and
+    /// invalidates the old ones (shared/reference/zendesk-api.md §6), so a request whose
+    /// answer was lost may have spent `refreshToken`; the caller decides what to do.
     public func refresh(_ refreshToken: String, http: HTTPClient = HTTPClient()) async throws -> Tokens {
-        try await token([("grant_type", "refresh_token"), ("refresh_token", refreshToken), ("client_id", clientID),
-                         ("client_secret", clientSecret), ("scope", scope)], http: http)
+        var once = RetryPolicy()
+        once.maxAttempts = 1
+        once.maxRateLimitWaits = 0
+        return try await token([("grant_type", "refresh_token"), ("refresh_token", refreshToken), ("client_id", clientID),
+                                ("client_secret", clientSecret), ("scope", scope)], http: http, retry: once)
     }
 
-    private func token(_ fields: [(String, String)], http: HTTPClient) async throws -> Tokens {
+    private func token(_ fields: [(String, String)], http: HTTPClient, retry: RetryPolicy = RetryPolicy()) async throws -> Tokens {
         let body = "{" + fields.map { "\(JSONWriter.quote($0.0)):\(JSONWriter.quote($0.1))" }.joined(separator: ",") + "}"
         let request = ClientRequest(method: "POST", url: "\(baseURL)/oauth/tokens",
                                     headers: [("Content-Type", "application/json"), ("Accept", "application/json")], body: Array(body.utf8))
-        return try await RetryPolicy().run(http, request, what: "oauth token", log: { _ in }) { r in
+        return try await retry.run(http, request, what: "oauth token", log: { _ in }) { r in
             var access: String?
             var refresh: String?
             var expiresIn: Int64?

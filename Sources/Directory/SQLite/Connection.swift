@@ -23,6 +23,10 @@ public struct SQLiteError: Error, CustomStringConvertible, Sendable {
     /// True for a UNIQUE / PRIMARY KEY violation (SQLITE_CONSTRAINT_UNIQUE / _PRIMARYKEY).
     public var isUniqueViolation: Bool { code == 2067 || code == 1555 }
     public var isBusy: Bool { code & 0xff == SQLITE_BUSY || code & 0xff == SQLITE_LOCKED }
+    /// Busy, locked, I/O error, full disk, cannot open: the store, not the data, is at fault.
+    public var isUnavailable: Bool {
+        isBusy || [SQLITE_IOERR, SQLITE_FULL, SQLITE_CANTOPEN].contains(code & 0xff)
+    }
 
     public var description: String { "sqlite error \(code): \(message)" }
 }
