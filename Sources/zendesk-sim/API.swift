@@ -112,6 +112,11 @@ struct ZendeskAPI {
             }
         }()
         let latency = faults.latency
+        if page != nil, faults.listDelay > 0 {
+            let computed = verdict ?? answer()
+            DispatchQueue.global().asyncAfter(deadline: .now() + .milliseconds(faults.listDelay + latency)) { res.send(computed) }
+            return
+        }
         let respond: @Sendable () -> Void = { res.send(verdict ?? answer()) }
         if latency > 0 {
             DispatchQueue.global().asyncAfter(deadline: .now() + .milliseconds(latency), execute: respond)
@@ -168,6 +173,9 @@ struct ZendeskAPI {
 
     private func showUser(_ req: HTTPRequest) -> HTTPResponse {
         stats.bump("show_user")
+        if faults.isProxy404(req.parameters["id"] ?? "") {
+            return HTTPResponse(status: 404, headers: [("Content-Type", "text/html")], body: Array("<html><body>404 Not Found (nginx)</body></html>".utf8))
+        }
         let raw = (req.parameters["id"] ?? "").replacingOccurrences(of: ".json", with: "")
         guard let id = Int64(raw), let u = population.user(id) else {
             return .json(404, #"{"error":"RecordNotFound","description":"Not found"}"#)

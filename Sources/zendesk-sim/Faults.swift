@@ -16,6 +16,10 @@ final class Faults: @unchecked Sendable {
     var failPage = 0
     /// Every API request answers 401 while set.
     var unauthorized = false
+    /// Listing pages are computed at once but sent this much later (a run "past" a user).
+    var listDelayMillis = 0
+    /// Show User for these ids answers 404 with a proxy's HTML page, not RecordNotFound.
+    var proxy404Users: Set<String> = []
 
     enum Verdict { case pass, status(Int, [(String, String)]), truncate }
 
@@ -49,6 +53,20 @@ final class Faults: @unchecked Sendable {
         if let v = o["latency_ms"] as? Int { latencyMillis = v }
         if let v = o["fail_page"] as? Int { failPage = v }
         if let v = o["unauthorized"] as? Bool { unauthorized = v }
+        if let v = o["list_delay_ms"] as? Int { listDelayMillis = v }
+        if let v = o["proxy_404_users"] as? [Any] { proxy404Users = Set(v.map { "\($0)" }) }
+    }
+
+    var listDelay: Int {
+        lock.lock()
+        defer { lock.unlock() }
+        return listDelayMillis
+    }
+
+    func isProxy404(_ id: String) -> Bool {
+        lock.lock()
+        defer { lock.unlock() }
+        return proxy404Users.contains(id)
     }
 
     var latency: Int {
