@@ -46,7 +46,7 @@ let package = Package(
         .executableTarget(name: "zendesk-sim", dependencies: ["HTTPServer", "HTTPClient", "Webhooks", "SyncRules", "JSON", "CCrypto"]),
 
         // Test helpers: temporary folders, the simulator process, raw sockets.
-        .target(name: "TestSupport", dependencies: ["HTTPClient"], path: "Tests/TestSupport"),
+        .target(name: "TestSupport", dependencies: ["HTTPClient", "CSQLite"], path: "Tests/TestSupport"),
         .testTarget(name: "JSONTests", dependencies: ["JSON"]),
         .testTarget(name: "HTTPServerTests", dependencies: ["HTTPServer", "TestSupport"]),
         .testTarget(name: "WebhooksTests", dependencies: ["Webhooks", "Directory", "SyncRules", "TestSupport"]),
