@@ -18,8 +18,9 @@ final class ServeHarness: @unchecked Sendable {
     static let opsToken = "ops-token-1"
     static let usersToken = "users-token-abc"
 
-    init(licenceLimit: Int = 25, extraTenant: String = "") throws {
+    init(licenceLimit: Int = 25, extraTenant: String = "", simFaults: String? = nil) throws {
         sim = try Simulator()
+        if let simFaults { try sim.control("/_sim/faults", simFaults) }
         let tokenFile = try folder.write("zendesk-token", Simulator.token)
         let secretFile = try folder.write("webhook-secret", Self.secret)
         let otherFile = try folder.write("other-secret", Self.otherSecret)
