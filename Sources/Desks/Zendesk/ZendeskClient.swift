@@ -2,6 +2,7 @@ import FoundationEssentials
 import HTTPClient
 import Synchronization
 import JSON
+import Signing
 import SyncRules
 
 /// The Zendesk REST API as a `Source`: list users (role filters, cursor pagination),
@@ -54,7 +55,7 @@ public final class ZendeskClient: Source, @unchecked Sendable {
     func authorization() async throws -> String {
         switch settings.credentials {
         case .apiToken(let email, let token):
-            return "Basic " + Data("\(email)/token:\(token)".utf8).base64EncodedString()
+            return "Basic " + Base64.encode(Array("\(email)/token:\(token)".utf8))
         case .bearer(let provide):
             return "Bearer " + (try await provide())
         }
