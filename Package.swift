@@ -10,6 +10,7 @@ let package = Package(
         .executable(name: "usersync", targets: ["usersync"]),
         .executable(name: "zendesk-sim", targets: ["zendesk-sim"]),
         .executable(name: "webhook-load", targets: ["webhook-load"]),
+        .executable(name: "intercom-sim", targets: ["intercom-sim"]),
     ],
     targets: [
         // System libraries: module map + shim header with typed wrappers for variadic C.
@@ -47,6 +48,8 @@ let package = Package(
         // Load generator for scripts/bench: signed Zendesk events over keep-alive connections.
         .executableTarget(name: "webhook-load", dependencies: ["Signing", "CLinux", "SyncRules"]),
         .executableTarget(name: "zendesk-sim", dependencies: ["HTTPServer", "HTTPClient", "Signing", "SyncRules", "JSON", "CCrypto"]),
+        // The Intercom simulator: admins API, /me, OAuth, signed notification pushes, faults.
+        .executableTarget(name: "intercom-sim", dependencies: ["HTTPServer", "HTTPClient", "Signing", "SyncRules", "JSON"]),
 
         // Test helpers: temporary folders, the simulator process, raw sockets.
         .target(name: "TestSupport", dependencies: ["HTTPClient"], path: "Tests/TestSupport"),
@@ -56,6 +59,7 @@ let package = Package(
         .testTarget(name: "ServeTests", dependencies: ["Webhooks", "Directory", "SyncRules", "HTTPClient", "TestSupport"]),
         .testTarget(name: "SyncRulesTests", dependencies: ["SyncRules"]),
         .testTarget(name: "SigningTests", dependencies: ["Signing"]),
+        .testTarget(name: "IntercomTests", dependencies: ["Desks", "SyncRules", "Signing", "HTTPClient", "HTTPServer", "TestSupport"]),
         .testTarget(name: "DirectoryTests", dependencies: ["Directory", "SyncRules", "CSQLite"], exclude: ["Fixtures"]),
         .testTarget(name: "ConfigTests", dependencies: ["Config", "SyncRules"]),
         .testTarget(name: "AppTests", dependencies: ["App", "Config", "Directory", "SyncRules", "TestSupport"]),
