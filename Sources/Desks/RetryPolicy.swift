@@ -50,11 +50,13 @@ public struct RetryPolicy: Sendable {
                 continue
             }
             switch response.status {
-            case 200..<300, _ where passing.contains(response.status):
+            case _ where (200..<300).contains(response.status) || passing.contains(response.status):
                 do {
                     return try decode(response)
                 } catch let e as SourceError {
-                    if attempt >= maxAttempts { throw e }
+                    // Only a garbled body is worth asking again; a verdict the decoder drew
+                    // from a passed-through status stands.
+                    guard case .malformed = e, attempt < maxAttempts else { throw e }
                     let wait = backoff(attempt: attempt)
                     log("\(what): \(e); retrying in \(Self.format(wait)) (attempt \(attempt + 1) of \(maxAttempts))")
                     try await Task.sleep(for: .seconds(wait))
