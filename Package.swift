@@ -10,6 +10,7 @@ let package = Package(
         .executable(name: "usersync", targets: ["usersync"]),
         .executable(name: "zendesk-sim", targets: ["zendesk-sim"]),
         .executable(name: "webhook-load", targets: ["webhook-load"]),
+        .executable(name: "intercom-sim", targets: ["intercom-sim"]),
     ],
     targets: [
         // System libraries: module map + shim header with typed wrappers for variadic C.
@@ -18,6 +19,9 @@ let package = Package(
         .systemLibrary(name: "CCrypto", pkgConfig: "libcrypto", providers: [.apt(["libssl-dev"])]),
         .systemLibrary(name: "CLinux"),
 
+        // HMAC, constant-time compare, hex, base64, and the desks' webhook signatures: a leaf
+        // on libcrypto alone, so simulators and the load generator need neither SQLite nor curl.
+        .target(name: "Signing", dependencies: ["CCrypto"]),
         // JSON reading (a skipping pull reader) and string quoting.
         .target(name: "JSON"),
         // Pure values and rules: no I/O.
@@ -29,21 +33,23 @@ let package = Package(
         // Outbound HTTP on libcurl; knows nothing of Zendesk.
         .target(name: "HTTPClient", dependencies: ["CCurl"]),
         // Sources (desks): the Source protocol, Zendesk and Intercom REST clients.
-        .target(name: "Desks", dependencies: ["SyncRules", "HTTPClient", "JSON", "CCrypto"]),
+        .target(name: "Desks", dependencies: ["SyncRules", "HTTPClient", "JSON", "CCrypto", "Signing"]),
         // Full and incremental reconciliation: streams a source into the directory.
         .target(name: "Reconciliation", dependencies: ["SyncRules", "Directory", "Desks"]),
         // HTTP/1.1 server on raw POSIX sockets; knows nothing of Zendesk.
         .target(name: "HTTPServer", dependencies: ["CLinux"]),
         // Webhook signatures, event decoding and the inbox path.
-        .target(name: "Webhooks", dependencies: ["CCrypto", "SyncRules", "Directory", "Desks", "JSON"]),
+        .target(name: "Webhooks", dependencies: ["Signing", "SyncRules", "Directory", "Desks", "JSON"]),
         // Wiring: CLI commands and `serve`. The only module that imports everything.
         .target(name: "App", dependencies: [
             "SyncRules", "Directory", "Config", "HTTPClient", "Desks", "Reconciliation", "HTTPServer", "Webhooks", "JSON",
         ]),
         .executableTarget(name: "usersync", dependencies: ["App", "CLinux"]),
         // Load generator for scripts/bench: signed Zendesk events over keep-alive connections.
-        .executableTarget(name: "webhook-load", dependencies: ["Webhooks", "CLinux", "SyncRules"]),
-        .executableTarget(name: "zendesk-sim", dependencies: ["HTTPServer", "HTTPClient", "Webhooks", "SyncRules", "JSON", "CCrypto"]),
+        .executableTarget(name: "webhook-load", dependencies: ["Signing", "CLinux", "SyncRules"]),
+        .executableTarget(name: "zendesk-sim", dependencies: ["HTTPServer", "HTTPClient", "Signing", "SyncRules", "JSON", "CCrypto"]),
+        // The Intercom simulator: admins API, /me, OAuth, signed notification pushes, faults.
+        .executableTarget(name: "intercom-sim", dependencies: ["HTTPServer", "HTTPClient", "Signing", "SyncRules", "JSON"]),
 
         // Test helpers: temporary folders, the simulator process, raw sockets.
         .target(name: "TestSupport", dependencies: ["HTTPClient", "CSQLite"], path: "Tests/TestSupport"),
@@ -52,6 +58,8 @@ let package = Package(
         .testTarget(name: "WebhooksTests", dependencies: ["Webhooks", "Directory", "SyncRules", "TestSupport"]),
         .testTarget(name: "ServeTests", dependencies: ["Webhooks", "Directory", "SyncRules", "HTTPClient", "TestSupport"]),
         .testTarget(name: "SyncRulesTests", dependencies: ["SyncRules"]),
+        .testTarget(name: "SigningTests", dependencies: ["Signing"]),
+        .testTarget(name: "IntercomTests", dependencies: ["Desks", "SyncRules", "Signing", "HTTPClient", "HTTPServer", "TestSupport"]),
         .testTarget(name: "DirectoryTests", dependencies: ["Directory", "SyncRules", "CSQLite"], exclude: ["Fixtures"]),
         .testTarget(name: "ConfigTests", dependencies: ["Config", "SyncRules"]),
         .testTarget(name: "AppTests", dependencies: ["App", "Config", "Directory", "SyncRules", "TestSupport"]),

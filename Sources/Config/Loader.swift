@@ -229,9 +229,12 @@ extension UsersyncConfig {
         let identifier = parseIdentifier(f)
         let schedule = parseSchedule(f)
         let maxDeactivations = f.int("max_deactivations", min: 0)
+        let appID = f.string("app_id")
+        let inboxSeatRequired = f.bool("inbox_seat_required", default: false)
         guard let base, let token, let identifier, let schedule else { return nil }
         return IntercomConfig(enabled: enabled, region: region, apiBaseURL: base, token: token, webhookSecret: webhookSecret,
-                              primaryIdentifier: identifier, reconcile: schedule, maxDeactivations: maxDeactivations)
+                              primaryIdentifier: identifier, reconcile: schedule, maxDeactivations: maxDeactivations,
+                              appID: appID, inboxSeatRequired: inboxSeatRequired)
     }
 
     private static func parseBaseURL(_ f: Fields) -> String? {

@@ -121,8 +121,13 @@ public struct IntercomConfig: Sendable, Equatable {
     public var primaryIdentifier: PrimaryIdentifier
     public var reconcile: ReconcileSchedule
     public var maxDeactivations: Int?
+    /// The workspace (`app.id_code`) notifications must name; nil accepts any.
+    public var appID: String? = nil
+    public var inboxSeatRequired = false
 
-    public var settings: SyncSettings { SyncSettings(source: .intercom, scope: .everyone, identifier: primaryIdentifier) }
+    public var settings: SyncSettings {
+        SyncSettings(source: .intercom, scope: .teammates(inboxSeatRequired: inboxSeatRequired), identifier: primaryIdentifier)
+    }
 }
 
 /// Every problem found in a config file, each with its path.

@@ -3,7 +3,8 @@ import Glibc
 import HTTPClient
 import SyncRules
 
-/// How outbound calls survive a flaky desk: 429 waits for `Retry-After`; 5xx, 409,
+/// How outbound calls survive a flaky desk: 429 waits for `Retry-After` (or, without it,
+/// until `X-RateLimit-Reset`, Intercom's unix-seconds refill time); 5xx, 409,
 /// connection errors, timeouts and garbled bodies retry with capped exponential backoff
 /// and jitter; 401/403 stop at once. Every wait is logged once, without secrets.
 public struct RetryPolicy: Sendable {
@@ -27,10 +28,10 @@ public struct RetryPolicy: Sendable {
     }
 
     /// Sends `request` and decodes the response with `decode`, retrying as the policy says.
-    /// Responses with a status in `passing` go to `decode` once, as they are (a 404 whose
-    /// body says whether the record is really gone).
+    /// Statuses in `passing` go to `decode` instead of failing (a 404 the caller reads);
+    /// `budget`, when given, paces requests by the desk's rate-limit headers.
     func run<T>(_ http: HTTPClient, _ request: @autoclosure () async throws -> ClientRequest, what: String,
-                passing: Set<Int> = [], log: @Sendable (String) -> Void,
+                log: @Sendable (String) -> Void, passing: Set<Int> = [], budget: RateBudget? = nil,
                 decode: (ClientResponse) throws -> T) async throws -> T {
         var attempt = 0
         var rateLimitWaits = 0
@@ -38,7 +39,9 @@ public struct RetryPolicy: Sendable {
             attempt += 1
             let response: ClientResponse
             do {
+                if let budget { try await budget.pace(what: what, log: log) }
                 response = try await http.send(try await request())
+                budget?.record(response)
             } catch let e as TransportError {
                 if e.kind == .tooLarge || attempt >= maxAttempts { throw SourceError.transport(e.message) }
                 let wait = backoff(attempt: attempt)
@@ -47,13 +50,13 @@ public struct RetryPolicy: Sendable {
                 continue
             }
             switch response.status {
-            case let status where passing.contains(status):
-                return try decode(response)
-            case 200..<300:
+            case _ where (200..<300).contains(response.status) || passing.contains(response.status):
                 do {
                     return try decode(response)
                 } catch let e as SourceError {
-                    if attempt >= maxAttempts { throw e }
+                    // Only a garbled body is worth asking again; a verdict the decoder drew
+                    // from a passed-through status stands.
+                    guard case .malformed = e, attempt < maxAttempts else { throw e }
                     let wait = backoff(attempt: attempt)
                     log("\(what): \(e); retrying in \(Self.format(wait)) (attempt \(attempt + 1) of \(maxAttempts))")
                     try await Task.sleep(for: .seconds(wait))
@@ -63,11 +66,11 @@ public struct RetryPolicy: Sendable {
             case 429:
                 rateLimitWaits += 1
                 attempt -= 1
-                let wait = Self.retryAfter(response) ?? backoff(attempt: rateLimitWaits)
+                let wait = Self.retryAfter(response) ?? Self.rateLimitReset(response) ?? backoff(attempt: rateLimitWaits)
                 guard rateLimitWaits <= maxRateLimitWaits, wait <= maxRetryAfter else {
                     throw SourceError.http(status: 429, detail: "\(what): rate limited (Retry-After \(Self.format(wait)))")
                 }
-                log("\(what): rate limited (429); waiting \(Self.format(wait)) as Retry-After asks")
+                log("\(what): rate limited (429); waiting \(Self.format(wait)) as the desk asks")
                 try await Task.sleep(for: .seconds(wait))
             case 409, 500...599:
                 if attempt >= maxAttempts {
@@ -87,6 +90,16 @@ public struct RetryPolicy: Sendable {
         guard let v = r.header("retry-after")?.trimmedSpaces else { return nil }
         if let s = Double(v) { return max(0, s) }
         return httpDate(v).map { max(0, Double($0) - Date().timeIntervalSince1970) }
+    }
+
+    /// Seconds until `X-RateLimit-Reset` (unix seconds when the window refills; Intercom,
+    /// https://developers.intercom.com/docs/references/rest-api/errors/rate-limiting and
+    /// shared/reference/intercom-and-webhook-practice.md §1.9). A reset already past gives
+    /// nil, so the caller backs off instead of hammering.
+    static func rateLimitReset(_ r: ClientResponse) -> Double? {
+        guard let v = r.header("x-ratelimit-reset")?.trimmedSpaces, let reset = Double(v) else { return nil }
+        let wait = reset - Date().timeIntervalSince1970
+        return wait > 0 ? wait : nil
     }
 
     /// Unix seconds of an IMF-fixdate (`Sun, 06 Nov 1994 08:49:37 GMT`, RFC 9110 §5.6.7).

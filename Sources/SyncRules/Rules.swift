@@ -10,22 +10,9 @@ public enum Rules {
             }
             return seenUnlinked(user, view: view, settings: settings)
         case .deleted(_, let at):
-            guard let link = view.link, let local = view.linkedUser else { return .ignored }
-            if let at, let held = link.snapshot?.updatedAt, at < held { return .stale }
-            var decision = Decision(settles: true)
-            if var snapshot = link.snapshot {
-                snapshot.active = false
-                if let at { snapshot.updatedAt = at }
-                if snapshot != link.snapshot { decision.snapshot = snapshot }
-            }
-            if let after = deactivated(local, reason: "deleted in source") {
-                decision.update = after
-                decision.effects = [.deactivated]
-            } else {
-                decision.update = strengthened(local, reason: "deleted in source")
-                decision.effects = [.unchanged]
-            }
-            return decision
+            return gone(at: at, reason: "deleted in source", view: view)
+        case .removed(_, let at, let reason):
+            return gone(at: at, reason: reason, view: view)
         case .missingFromListing:
             guard view.link != nil, let local = view.linkedUser else { return .ignored }
             if let after = deactivated(local, reason: "missing from source") {
@@ -33,6 +20,27 @@ public enum Rules {
             }
             return Decision(effects: [.unchanged])
         }
+    }
+
+    /// The source says the linked user is gone as of `at`: deactivate with `reason`, unless
+    /// the link already holds newer evidence.
+    private static func gone(at: Timestamp?, reason: String, view: DirectoryView) -> Decision {
+        guard let link = view.link, let local = view.linkedUser else { return .ignored }
+        if let at, let held = link.snapshot?.updatedAt, at < held { return .stale }
+        var decision = Decision(settles: true)
+        if var snapshot = link.snapshot {
+            snapshot.active = false
+            if let at { snapshot.updatedAt = at }
+            if snapshot != link.snapshot { decision.snapshot = snapshot }
+        }
+        if let after = deactivated(local, reason: reason) {
+            decision.update = after
+            decision.effects = [.deactivated]
+        } else {
+            decision.update = strengthened(local, reason: reason)
+            decision.effects = [.unchanged]
+        }
+        return decision
     }
 
     /// The user deactivated by sync with `reason`, or nil when it is already deactivated

@@ -17,6 +17,8 @@ public struct SourceUser: Sendable, Equatable {
     /// Source custom fields, for a `user_fields.<key>` primary identifier.
     public var userFields: [String: String]
     public var updatedAt: Timestamp?
+    /// Intercom's `has_inbox_seat` (nil for desks without seats), for `inbox_seat_required`.
+    public var hasInboxSeat: Bool? = nil
 
     public init(id: String, name: String, email: String? = nil, role: String = "agent",
                 customRoleID: String? = nil, customRoleName: String? = nil, active: Bool = true,
@@ -44,11 +46,14 @@ public enum Observation: Sendable, Equatable {
     case deleted(sourceUserID: String, at: Timestamp?)
     /// A complete listing did not contain the linked user.
     case missingFromListing(sourceUserID: String)
+    /// The source says the user left, in its own words (Intercom: "removed from workspace in
+    /// source"): a deletion that carries the reason the local user will show.
+    case removed(sourceUserID: String, at: Timestamp?, reason: String)
 
     public var sourceUserID: String {
         switch self {
         case .seen(let u): u.id
-        case .deleted(let id, _), .missingFromListing(let id): id
+        case .deleted(let id, _), .missingFromListing(let id), .removed(let id, _, _): id
         }
     }
 }

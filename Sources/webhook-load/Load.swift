@@ -2,7 +2,7 @@ import CLinux
 import Foundation
 import Glibc
 import SyncRules
-import Webhooks
+import Signing
 
 /// webhook-load: drives an HTTP endpoint over keep-alive connections, one request in
 /// flight per connection, and prints requests/s and latency percentiles.
@@ -119,7 +119,7 @@ enum Load {
             var body = prefix
             body.append(contentsOf: String(seq).utf8)
             body.append(contentsOf: suffix)
-            let sig = WebhookSignature.sign(secret: secret, timestamp: stamp, body: body)
+            let sig = ZendeskSignature.sign(secret: secret, timestamp: stamp, body: body)
             var out = Array("POST \(o.path) HTTP/1.1\r\nHost: load\r\nContent-Type: application/json\r\nContent-Length: \(body.count)\r\nX-Zendesk-Webhook-Signature: \(sig)\r\nX-Zendesk-Webhook-Signature-Timestamp: \(stamp)\r\n\r\n".utf8)
             out.append(contentsOf: body)
             return out

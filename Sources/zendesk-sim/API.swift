@@ -2,6 +2,7 @@ import CCrypto
 import Foundation
 import HTTPServer
 import JSON
+import Signing
 import SyncRules
 
 /// The Zendesk REST endpoints the product uses, served from a `Population`.
@@ -32,9 +33,8 @@ struct ZendeskAPI {
                 defer { lock.unlock() }
                 return accessTokens.contains(String(header.dropFirst(7)))
             }
-            if header.hasPrefix("Basic "), let data = Data(base64Encoded: String(header.dropFirst(6))),
-               let text = String(data: data, encoding: .utf8) {
-                return text == "\(email ?? "")/token:\(token ?? "")"
+            if header.hasPrefix("Basic "), let bytes = Base64.decode(header.dropFirst(6)) {
+                return String(decoding: bytes, as: UTF8.self) == "\(email ?? "")/token:\(token ?? "")"
             }
             return false
         }
@@ -75,8 +75,7 @@ struct ZendeskAPI {
         var digest = [UInt8](repeating: 0, count: 32)
         let bytes = Array(verifier.utf8)
         _ = SHA256(bytes, bytes.count, &digest)
-        return Data(digest).base64EncodedString().replacingOccurrences(of: "+", with: "-")
-            .replacingOccurrences(of: "/", with: "_").replacingOccurrences(of: "=", with: "")
+        return Base64.encodeURL(digest)
     }
 
     func install(into router: inout Router) {
@@ -225,7 +224,7 @@ struct ZendeskAPI {
             return .json(400, "{\"error\":\"InvalidSubscription\",\"description\":\(JSONWriter.quote(s))}")
         }
         let id = "01" + UUID().uuidString.replacingOccurrences(of: "-", with: "").prefix(24).uppercased()
-        let secret = Data((0..<32).map { _ in UInt8.random(in: 0...255) }).base64EncodedString()
+        let secret = Base64.encode((0..<32).map { _ in UInt8.random(in: 0...255) })
         pusher.register(.init(id: id, url: endpoint, secret: secret))
         stats.bump("webhooks_created")
         return .json(201, "{\"webhook\":{\"id\":\"\(id)\",\"name\":\(JSONWriter.quote(w["name"] as? String ?? "")),\"status\":\"active\",\"endpoint\":\(JSONWriter.quote(endpoint)),\"http_method\":\"POST\",\"request_format\":\"json\",\"subscriptions\":[\(subs.map { JSONWriter.quote($0) }.joined(separator: ","))]}}")

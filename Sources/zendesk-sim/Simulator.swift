@@ -77,7 +77,8 @@ enum Simulator {
         let stopQueue = DispatchQueue(label: "zendesk-sim.signals")
         let sources = [SIGTERM, SIGINT].map { DispatchSource.makeSignalSource(signal: $0, queue: stopQueue) }
         for s in sources {
-            s.setEventHandler {
+            // @Sendable: the handler runs on the signal queue, not on the main actor.
+            s.setEventHandler { @Sendable in
                 server.stop()
                 exit(0)
             }

@@ -2,7 +2,7 @@ import Foundation
 import HTTPClient
 import JSON
 import SyncRules
-import Webhooks
+import Signing
 
 /// Pushes Zendesk-format user events, signed as Zendesk signs them, to registered URLs,
 /// in order, retrying the statuses Zendesk retries (409, 429/503 with a short Retry-After).
@@ -55,7 +55,7 @@ final class WebhookPusher: @unchecked Sendable {
     }
 
     private func deliver(_ body: [UInt8], to t: Target, timestamp: String) {
-        let signature = WebhookSignature.sign(secret: t.secret, timestamp: timestamp, body: body)
+        let signature = ZendeskSignature.sign(secret: t.secret, timestamp: timestamp, body: body)
         let request = ClientRequest(method: "POST", url: t.url, headers: [
             ("Content-Type", "application/json"),
             ("X-Zendesk-Account-Id", String(accountID)),

@@ -2,6 +2,7 @@ import FoundationEssentials
 import HTTPClient
 import Synchronization
 import JSON
+import Signing
 import SyncRules
 
 /// The Zendesk REST API as a `Source`: list users (role filters, cursor pagination),
@@ -54,7 +55,7 @@ public final class ZendeskClient: Source, @unchecked Sendable {
     func authorization() async throws -> String {
         switch settings.credentials {
         case .apiToken(let email, let token):
-            return "Basic " + Data("\(email)/token:\(token)".utf8).base64EncodedString()
+            return "Basic " + Base64.encode(Array("\(email)/token:\(token)".utf8))
         case .bearer(let provide):
             return "Bearer " + (try await provide())
         }
@@ -68,8 +69,8 @@ public final class ZendeskClient: Source, @unchecked Sendable {
 
     func call<T>(_ url: String, method: String = "GET", body: [UInt8]? = nil, what: String, passing: Set<Int> = [],
                  decode: (ClientResponse) throws -> T) async throws -> T {
-        try await settings.retry.run(http, try await request(url, method: method, body: body), what: what, passing: passing,
-                                     log: log, decode: decode)
+        try await settings.retry.run(http, try await request(url, method: method, body: body), what: what, log: log,
+                                     passing: passing, decode: decode)
     }
 
     // MARK: Source

@@ -2,6 +2,7 @@ import CCrypto
 import FoundationEssentials
 import HTTPClient
 import JSON
+import Signing
 
 /// The user event types usersync subscribes to (shared/reference/zendesk-api.md §1.3, §7;
 /// always with a colon: the docs' slash form is a typo).
@@ -91,9 +92,7 @@ public struct ZendeskOAuth: Sendable {
         return base64url(digest)
     }
 
-    static func base64url(_ bytes: [UInt8]) -> String {
-        Data(bytes).base64EncodedString().replacing("+", with: "-").replacing("/", with: "_").replacing("=", with: "")
-    }
+    static func base64url(_ bytes: [UInt8]) -> String { Base64.encodeURL(bytes) }
 
     /// The URL to send an admin to (PKCE S256 with `challenge`).
     public func authorizationURL(state: String, challenge: String) -> String {
