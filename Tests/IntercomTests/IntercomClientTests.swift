@@ -84,7 +84,7 @@ import Testing
 
     @Test func lowRemainingBudgetPacesRequestsBeforeIntercomSaysNo() async throws {
         let sim = try IntercomSimulator()
-        try sim.control("/_sim/faults", #"{"rate_limit": 3, "rate_window_s": 1}"#)
+        try sim.control("/_sim/faults", #"{"rate_limit": 3, "rate_window_s": 3}"#)
         let logs = Recorder<String>()
         let c = Self.client(sim, logs: logs)
         for _ in 0..<5 { #expect(try await c.fetchUser(id: "7100001") != nil) }
