@@ -33,7 +33,7 @@ let package = Package(
         // Outbound HTTP on libcurl; knows nothing of Zendesk.
         .target(name: "HTTPClient", dependencies: ["CCurl"]),
         // Sources (desks): the Source protocol, Zendesk and Intercom REST clients.
-        .target(name: "Desks", dependencies: ["SyncRules", "HTTPClient", "JSON", "CCrypto", "Signing"]),
+        .target(name: "Desks", dependencies: ["Config", "SyncRules", "HTTPClient", "JSON", "CCrypto", "Signing"]),
         // Full and incremental reconciliation: streams a source into the directory.
         .target(name: "Reconciliation", dependencies: ["SyncRules", "Directory", "Desks"]),
         // HTTP/1.1 server on raw POSIX sockets; knows nothing of Zendesk.
@@ -55,13 +55,13 @@ let package = Package(
         .target(name: "TestSupport", dependencies: ["HTTPClient", "CSQLite"], path: "Tests/TestSupport"),
         .testTarget(name: "JSONTests", dependencies: ["JSON"]),
         .testTarget(name: "HTTPServerTests", dependencies: ["HTTPServer", "TestSupport"]),
-        .testTarget(name: "WebhooksTests", dependencies: ["Webhooks", "Directory", "SyncRules", "TestSupport"]),
-        .testTarget(name: "ServeTests", dependencies: ["Webhooks", "Directory", "SyncRules", "HTTPClient", "TestSupport"]),
+        .testTarget(name: "WebhooksTests", dependencies: ["Desks", "Config", "Signing", "Webhooks", "Directory", "SyncRules", "TestSupport"]),
+        .testTarget(name: "ServeTests", dependencies: ["Signing", "Webhooks", "Directory", "SyncRules", "HTTPClient", "TestSupport"]),
         .testTarget(name: "SyncRulesTests", dependencies: ["SyncRules"]),
         .testTarget(name: "SigningTests", dependencies: ["Signing"]),
         .testTarget(name: "IntercomTests", dependencies: ["Desks", "SyncRules", "Signing", "HTTPClient", "HTTPServer", "TestSupport"]),
         .testTarget(name: "DirectoryTests", dependencies: ["Directory", "SyncRules", "CSQLite"], exclude: ["Fixtures"]),
-        .testTarget(name: "ConfigTests", dependencies: ["Config", "SyncRules"]),
+        .testTarget(name: "ConfigTests", dependencies: ["Config", "Desks", "SyncRules"]),
         .testTarget(name: "AppTests", dependencies: ["App", "Config", "Directory", "SyncRules", "TestSupport"]),
         .testTarget(name: "ReconciliationTests", dependencies: [
             "App", "Config", "Directory", "SyncRules", "Desks", "Reconciliation", "HTTPClient", "TestSupport",

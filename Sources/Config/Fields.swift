@@ -2,8 +2,9 @@ import JSON
 import SyncRules
 
 /// Reads one JSON object of the config, recording each problem with its path
-/// ("tenant abc-energy: zendesk.subdomain: …") instead of stopping at the first.
-final class Fields {
+/// ("tenant abc-energy: zendesk.subdomain: …") instead of stopping at the first. Desks
+/// read their own keys of a source section through it.
+public final class Fields {
     let object: [String: JSONValue]
     let prefix: String
     let path: String
@@ -25,7 +26,7 @@ final class Fields {
 
     func name(_ key: String) -> String { path.isEmpty ? key : "\(path).\(key)" }
 
-    func fail(_ key: String, _ message: String) {
+    public func fail(_ key: String, _ message: String) {
         report.problems.append("\(prefix)\(name(key)): \(message)")
     }
 
@@ -35,9 +36,9 @@ final class Fields {
         return v
     }
 
-    func has(_ key: String) -> Bool { member(key) != nil }
+    public func has(_ key: String) -> Bool { member(key) != nil }
 
-    func string(_ key: String, required: Bool = false) -> String? {
+    public func string(_ key: String, required: Bool = false) -> String? {
         used.insert(key)
         guard let v = member(key) else {
             if required { fail(key, "is required") }
@@ -47,7 +48,7 @@ final class Fields {
         return s
     }
 
-    func bool(_ key: String, default d: Bool) -> Bool {
+    public func bool(_ key: String, default d: Bool) -> Bool {
         used.insert(key)
         guard let v = member(key) else { return d }
         guard case .bool(let b) = v else {
@@ -57,7 +58,7 @@ final class Fields {
         return b
     }
 
-    func int(_ key: String, required: Bool = false, min: Int = 0) -> Int? {
+    public func int(_ key: String, required: Bool = false, min: Int = 0) -> Int? {
         used.insert(key)
         guard let v = member(key) else {
             if required { fail(key, "is required") }
@@ -71,7 +72,7 @@ final class Fields {
         return i
     }
 
-    func strings(_ key: String) -> [String]? {
+    public func strings(_ key: String) -> [String]? {
         used.insert(key)
         guard let v = member(key) else { return nil }
         guard case .array(let items) = v else { fail(key, "must be a list of strings"); return nil }
@@ -83,7 +84,7 @@ final class Fields {
         return out
     }
 
-    func object(_ key: String) -> Fields? {
+    public func object(_ key: String) -> Fields? {
         used.insert(key)
         guard let v = member(key) else { return nil }
         guard let o = Fields.members(v) else { fail(key, "must be an object"); return nil }
@@ -108,7 +109,7 @@ final class Fields {
     }
 
     /// Seconds from `30s`, `15m`, `6h`, `24h` (or `1d`).
-    func duration(_ key: String) -> Int? {
+    public func duration(_ key: String) -> Int? {
         guard let s = string(key) else { return nil }
         guard let secs = Fields.parseDuration(s) else {
             fail(key, "'\(s)' is not a duration (use e.g. 30s, 15m, 6h, 24h)")
@@ -130,7 +131,7 @@ final class Fields {
     }
 
     /// A secret named by `<base>_env` or `<base>_file`; an inline `<base>` is refused.
-    func secret(_ base: String, required: Bool) -> SecretRef? {
+    public func secret(_ base: String, required: Bool) -> SecretRef? {
         used.insert(base)
         if has(base) {
             fail(base, "inline secrets are not accepted; use \(base)_env or \(base)_file")
@@ -154,7 +155,7 @@ final class Fields {
     }
 
     /// Records keys nobody asked for (likely typos) as warnings.
-    func finish() {
+    public func finish() {
         for key in object.keys.sorted() where !used.contains(key) {
             report.warnings.append("\(prefix)\(name(key)): unknown key, ignored")
         }

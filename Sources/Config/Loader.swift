@@ -4,15 +4,16 @@ import SyncRules
 
 extension UsersyncConfig {
     /// Loads and validates the file at `path`. Relative paths in it are relative to the file's folder.
-    public static func load(path: String) throws -> UsersyncConfig {
+    public static func load(path: String, desks: [any DeskSection]) throws -> UsersyncConfig {
         guard let data = FileManager.default.contents(atPath: path) else {
             throw ConfigError(problems: ["\(path): cannot read the config file"])
         }
         let folder = path.lastIndex(of: "/").map { String(path[..<$0]) } ?? "."
-        return try parse(data, baseFolder: folder.isEmpty ? "/" : folder)
+        return try parse(data, baseFolder: folder.isEmpty ? "/" : folder, desks: desks)
     }
 
-    public static func parse(_ data: Data, baseFolder: String = ".") throws -> UsersyncConfig {
+    /// `desks` are the registered desks: each tenant may have one section per desk.
+    public static func parse(_ data: Data, baseFolder: String = ".", desks: [any DeskSection]) throws -> UsersyncConfig {
         let root: JSONValue
         do {
             root = try JSONValue.parse(Array(data))
@@ -61,7 +62,7 @@ extension UsersyncConfig {
         if tenantObjects.isEmpty && report.problems.isEmpty { top.fail("tenants", "at least one tenant is required") }
         var seen: Set<String> = []
         for (i, t) in tenantObjects.enumerated() {
-            if let tenant = parseTenant(t, index: i, report: report, baseFolder: baseFolder) {
+            if let tenant = parseTenant(t, index: i, report: report, baseFolder: baseFolder, desks: desks) {
                 if !seen.insert(tenant.id).inserted {
                     report.problems.append("tenants[\(i)].id: '\(tenant.id)' is used by another tenant")
                 }
@@ -115,7 +116,8 @@ extension UsersyncConfig {
 
     static func isLowerAlnum(_ c: UInt8) -> Bool { (c >= 97 && c <= 122) || (c >= 48 && c <= 57) }
 
-    private static func parseTenant(_ o: [String: JSONValue], index: Int, report: Fields.Report, baseFolder: String) -> TenantConfig? {
+    private static func parseTenant(_ o: [String: JSONValue], index: Int, report: Fields.Report, baseFolder: String,
+                                    desks: [any DeskSection]) -> TenantConfig? {
         var rawID: String?
         if case .string(let id)? = o["id"] { rawID = id }
         let validID = rawID.map(isValidTenantID) ?? false
@@ -126,10 +128,11 @@ extension UsersyncConfig {
         if let id, !validID { f.fail("id", "'\(id)' is not a valid tenant id (lowercase letters, digits, '-' or '_', at most 63)") }
         let features = Set(f.strings("features") ?? [])
         let limit = f.int("licence_limit", required: true, min: 0)
-        let zendesk = f.object("zendesk").flatMap { parseZendesk($0, features: features) }
-        let intercom = f.object("intercom").flatMap { parseIntercom($0, features: features) }
+        let sources = desks.compactMap { desk in
+            f.object(desk.kind.rawValue).flatMap { parseSource($0, desk: desk, features: features) }
+        }
         guard let id, validID, let limit else { return nil }
-        return TenantConfig(id: id, features: features, licenceLimit: limit, zendesk: zendesk, intercom: intercom)
+        return TenantConfig(id: id, features: features, licenceLimit: limit, sources: sources)
     }
 
     private static func requireIntegrations(_ f: Fields, enabled: Bool, features: Set<String>) {
@@ -138,103 +141,46 @@ extension UsersyncConfig {
         }
     }
 
-    /// A DNS label: letters, digits and inner hyphens, at most 63.
-    static func isValidSubdomain(_ s: String) -> Bool {
-        let u = Array(s.utf8)
-        guard (1...63).contains(u.count), isLowerAlnum(u[0]), isLowerAlnum(u[u.count - 1]) else { return false }
-        return u.allSatisfy { isLowerAlnum($0) || $0 == UInt8(ascii: "-") }
-    }
-
-    /// `abc-energy`, or a full URL `https://abc-energy.zendesk.com` reduced to `abc-energy`.
-    static func reduceSubdomain(_ raw: String) -> String? {
-        var s = raw.trimmedSpaces.lowercased()
-        for scheme in ["https://", "http://"] where s.hasPrefix(scheme) { s.removeFirst(scheme.count) }
-        if let slash = s.firstIndex(of: "/") { s = String(s[..<slash]) }
-        if s.hasSuffix(".zendesk.com") { s.removeLast(".zendesk.com".count) }
-        guard isValidSubdomain(s) else { return nil }
-        return s
-    }
-
-    private static func parseZendesk(_ f: Fields, features: Set<String>) -> ZendeskConfig? {
+    /// A desk section: the shared keys here, the desk's own through `desk.parseOptions`.
+    private static func parseSource(_ f: Fields, desk: any DeskSection, features: Set<String>) -> SourceConfig? {
         defer { f.finish() }
         let enabled = f.bool("enabled", default: false)
         requireIntegrations(f, enabled: enabled, features: features)
-        var subdomain: String?
-        if let raw = f.string("subdomain", required: true) {
-            subdomain = reduceSubdomain(raw)
-            if subdomain == nil { f.fail("subdomain", "'\(raw)' is not a valid subdomain") }
-        }
-        let base = parseBaseURL(f) ?? subdomain.map { "https://\($0).zendesk.com" }
-        var auth: ZendeskConfig.Auth?
+        let base = parseBaseURL(f)
+        var auth: SourceAuth?
         if let a = f.object("auth") {
             defer { a.finish() }
-            switch a.string("type", required: true) {
+            let type = a.string("type") ?? desk.authTypes.first
+            switch type {
+            case let t? where !desk.authTypes.contains(t):
+                a.fail("type", "'\(t)' is not an auth type (\(desk.authTypes.joined(separator: ", ")))")
             case "api_token"?:
                 let email = a.string("email", required: true)
                 if let email, !email.contains("@") { a.fail("email", "'\(email)' is not an email address") }
                 if let email, let token = a.secret("token", required: true) { auth = .apiToken(email: email, token: token) }
+            case "access_token"?:
+                if let token = a.secret("token", required: true) { auth = .accessToken(token) }
             case "oauth"?:
                 let clientID = a.string("client_id", required: true)
                 let secret = a.secret("client_secret", required: true)
                 let redirect = a.string("redirect_url")
-                let scope = a.string("scope") ?? "read webhooks:write"
+                let scope = a.string("scope")
                 if let clientID, let secret { auth = .oauth(clientID: clientID, clientSecret: secret, redirectURL: redirect, scope: scope) }
-            case let other?:
-                a.fail("type", "'\(other)' is not an auth type (api_token, oauth)")
-            case nil:
-                break
+            default:
+                a.fail("type", "is required")
             }
         } else {
             f.fail("auth", "is required")
         }
         let webhookSecret = f.secret("webhook_secret", required: false)
-        let roles = f.strings("roles")
-        if let roles {
-            if roles.isEmpty { f.fail("roles", "select at least one role (agent, admin, or a custom role)") }
-            for r in roles where ["end-user", "end_user", "enduser"].contains(r.lowercased()) {
-                f.fail("roles", "end-users are never imported; remove '\(r)'")
-            }
-        } else if enabled {
-            f.fail("roles", "is required: select at least one role (agent, admin, or a custom role)")
-        }
         let identifier = parseIdentifier(f)
-        let schedule = parseSchedule(f)
+        let schedule = parseSchedule(f, defaultEvery: desk.defaultEvery)
         let maxDeactivations = f.int("max_deactivations", min: 0)
-        guard let subdomain, let base, let auth, let identifier, let schedule else { return nil }
-        return ZendeskConfig(enabled: enabled, subdomain: subdomain, apiBaseURL: base, auth: auth, webhookSecret: webhookSecret,
-                             roles: roles ?? [], primaryIdentifier: identifier, reconcile: schedule,
-                             maxDeactivations: maxDeactivations)
-    }
-
-    private static func parseIntercom(_ f: Fields, features: Set<String>) -> IntercomConfig? {
-        defer { f.finish() }
-        let enabled = f.bool("enabled", default: false)
-        requireIntegrations(f, enabled: enabled, features: features)
-        if f.has("roles") { f.fail("roles", "Intercom imports workspace admins (teammates); it has no roles to pick") }
-        let region = (f.string("region") ?? "us").lowercased()
-        // https://developers.intercom.com/building-apps/docs/rest-apis (regional hosts)
-        let hosts = ["us": "https://api.intercom.io", "eu": "https://api.eu.intercom.io", "au": "https://api.au.intercom.io"]
-        if hosts[region] == nil { f.fail("region", "'\(region)' is not a region (us, eu, au)") }
-        let base = parseBaseURL(f) ?? hosts[region]
-        var token: SecretRef?
-        if let a = f.object("auth") {
-            defer { a.finish() }
-            let type = a.string("type") ?? "access_token"
-            if type != "access_token" && type != "oauth" { a.fail("type", "'\(type)' is not an auth type (access_token)") }
-            token = a.secret("token", required: true)
-        } else {
-            f.fail("auth", "is required")
-        }
-        let webhookSecret = f.secret("webhook_secret", required: false)
-        let identifier = parseIdentifier(f)
-        let schedule = parseSchedule(f)
-        let maxDeactivations = f.int("max_deactivations", min: 0)
-        let appID = f.string("app_id")
-        let inboxSeatRequired = f.bool("inbox_seat_required", default: false)
-        guard let base, let token, let identifier, let schedule else { return nil }
-        return IntercomConfig(enabled: enabled, region: region, apiBaseURL: base, token: token, webhookSecret: webhookSecret,
-                              primaryIdentifier: identifier, reconcile: schedule, maxDeactivations: maxDeactivations,
-                              appID: appID, inboxSeatRequired: inboxSeatRequired)
+        let parsed = identifier.flatMap { desk.parseOptions(f, enabled: enabled, baseURL: base, identifier: $0) }
+        guard let parsed, let auth, let identifier, let schedule else { return nil }
+        return SourceConfig(kind: desk.kind, enabled: enabled, apiBaseURL: parsed.apiBaseURL, auth: auth, webhookSecret: webhookSecret,
+                            settings: SyncSettings(source: desk.kind, scope: parsed.scope, identifier: identifier),
+                            reconcile: schedule, maxDeactivations: maxDeactivations, options: parsed.options)
     }
 
     private static func parseBaseURL(_ f: Fields) -> String? {
@@ -257,10 +203,10 @@ extension UsersyncConfig {
         return id
     }
 
-    private static func parseSchedule(_ f: Fields) -> ReconcileSchedule? {
-        guard let r = f.object("reconcile") else { return ReconcileSchedule(every: 86_400, at: nil, incrementalEvery: nil) }
+    private static func parseSchedule(_ f: Fields, defaultEvery: Int) -> ReconcileSchedule? {
+        guard let r = f.object("reconcile") else { return ReconcileSchedule(every: defaultEvery, at: nil, incrementalEvery: nil) }
         defer { r.finish() }
-        let every = r.duration("every") ?? 86_400
+        let every = r.duration("every") ?? defaultEvery
         var at: Int?
         if let raw = r.string("at") {
             let parts = raw.split(separator: ":")

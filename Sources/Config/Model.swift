@@ -69,10 +69,12 @@ public struct TenantConfig: Sendable, Equatable {
     public var id: String
     public var features: Set<String>
     public var licenceLimit: Int
-    public var zendesk: ZendeskConfig?
-    public var intercom: IntercomConfig?
+    /// The tenant's desk sections, in the order the desks are registered.
+    public var sources: [SourceConfig]
 
     public var integrationsAllowed: Bool { features.contains("integrations") }
+
+    public func source(_ kind: SourceKind) -> SourceConfig? { sources.first { $0.kind == kind } }
 }
 
 /// When a source's runs happen.
@@ -91,42 +93,6 @@ public struct ReconcileSchedule: Sendable, Equatable {
         self.at = at
         self.incrementalEvery = incrementalEvery
         self.retry = retry
-    }
-}
-
-public struct ZendeskConfig: Sendable, Equatable {
-    public enum Auth: Sendable, Equatable {
-        case apiToken(email: String, token: SecretRef)
-        case oauth(clientID: String, clientSecret: SecretRef, redirectURL: String?, scope: String)
-    }
-    public var enabled: Bool
-    public var subdomain: String
-    public var apiBaseURL: String
-    public var auth: Auth
-    public var webhookSecret: SecretRef?
-    public var roles: [String]
-    public var primaryIdentifier: PrimaryIdentifier
-    public var reconcile: ReconcileSchedule
-    public var maxDeactivations: Int?
-
-    public var settings: SyncSettings { SyncSettings(source: .zendesk, scope: RoleScope(roles: roles), identifier: primaryIdentifier) }
-}
-
-public struct IntercomConfig: Sendable, Equatable {
-    public var enabled: Bool
-    public var region: String
-    public var apiBaseURL: String
-    public var token: SecretRef
-    public var webhookSecret: SecretRef?
-    public var primaryIdentifier: PrimaryIdentifier
-    public var reconcile: ReconcileSchedule
-    public var maxDeactivations: Int?
-    /// The workspace (`app.id_code`) notifications must name; nil accepts any.
-    public var appID: String? = nil
-    public var inboxSeatRequired = false
-
-    public var settings: SyncSettings {
-        SyncSettings(source: .intercom, scope: .teammates(inboxSeatRequired: inboxSeatRequired), identifier: primaryIdentifier)
     }
 }
 

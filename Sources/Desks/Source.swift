@@ -15,6 +15,21 @@ public protocol Source: Sendable {
     /// Users changed since `cursor` (nil: since `start`), page by page; returns the cursor
     /// to resume from next time.
     func changedUsers(since cursor: String?, start: Int64, page: (_ users: [SourceUser]) async throws -> Void) async throws -> String
+
+    /// Registers usersync's webhook at `endpoint`; returns its id and signing secret.
+    /// Desks whose webhooks are set up by hand (Intercom's app page) throw.
+    func installWebhook(endpoint: String) async throws -> (id: String, secret: String)
+
+    /// The account the credentials belong to, as (id, region), read at connect time
+    /// (Intercom's `GET /me`); nil when the desk has nothing to say.
+    func account() async throws -> (id: String, region: String?)?
+}
+
+extension Source {
+    /// For desks whose webhooks are set up by hand on the desk's own settings page.
+    public func webhooksAreManual() throws -> Never {
+        throw SourceError.http(status: 501, detail: "\(kind.rawValue) webhooks are set up on the desk's own settings page")
+    }
 }
 
 /// Why a call to a source failed. Messages never contain credentials.

@@ -108,6 +108,9 @@ public struct SourceState: Sendable, Equatable {
     public var oauthRefreshClaimUntil: Int64?
     /// A refresh whose answer was lost: the stored refresh token may already be spent.
     public var oauthRefreshUncertain: Bool = false
+    /// The desk account the credentials belong to (Intercom's `app.id_code`), and its region.
+    public var accountID: String?
+    public var accountRegion: String?
 
     public init() {
         authBroken = false

@@ -206,7 +206,8 @@ extension TenantDirectory {
         try db.first("""
             SELECT incremental_cursor, auth_broken, auth_error, last_event_at, webhook_id, webhook_secret,
             oauth_access_token, oauth_refresh_token, oauth_expires_at, oauth_state, oauth_verifier,
-            next_run_at, next_run_kind, oauth_refresh_claim, oauth_refresh_claim_until, oauth_refresh_uncertain
+            next_run_at, next_run_kind, oauth_refresh_claim, oauth_refresh_claim_until, oauth_refresh_uncertain,
+            account_id, account_region
             FROM source_state WHERE source = ?
             """, source.rawValue) { r in
             var s = SourceState()
@@ -217,6 +218,7 @@ extension TenantDirectory {
             s.nextRunAt = r.optionalInt(11); s.nextRunKind = r.optionalText(12)
             s.oauthRefreshClaim = r.optionalText(13); s.oauthRefreshClaimUntil = r.optionalInt(14)
             s.oauthRefreshUncertain = r.bool(15)
+            s.accountID = r.optionalText(16); s.accountRegion = r.optionalText(17)
             return s
         } ?? SourceState()
     }
@@ -232,8 +234,9 @@ extension TenantDirectory {
             try db.run("""
                 INSERT INTO source_state (source, incremental_cursor, auth_broken, auth_error, last_event_at, webhook_id,
                 webhook_secret, oauth_access_token, oauth_refresh_token, oauth_expires_at, oauth_state, oauth_verifier,
-                next_run_at, next_run_kind, oauth_refresh_claim, oauth_refresh_claim_until, oauth_refresh_uncertain)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                next_run_at, next_run_kind, oauth_refresh_claim, oauth_refresh_claim_until, oauth_refresh_uncertain,
+                account_id, account_region)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                 ON CONFLICT (source) DO UPDATE SET incremental_cursor = excluded.incremental_cursor,
                 auth_broken = excluded.auth_broken, auth_error = excluded.auth_error, last_event_at = excluded.last_event_at,
                 webhook_id = excluded.webhook_id, webhook_secret = excluded.webhook_secret,
@@ -242,11 +245,13 @@ extension TenantDirectory {
                 oauth_verifier = excluded.oauth_verifier, next_run_at = excluded.next_run_at,
                 next_run_kind = excluded.next_run_kind, oauth_refresh_claim = excluded.oauth_refresh_claim,
                 oauth_refresh_claim_until = excluded.oauth_refresh_claim_until,
-                oauth_refresh_uncertain = excluded.oauth_refresh_uncertain
+                oauth_refresh_uncertain = excluded.oauth_refresh_uncertain,
+                account_id = excluded.account_id, account_region = excluded.account_region
                 """, source.rawValue, state.incrementalCursor, state.authBroken, state.authError, state.lastEventAt,
                 state.webhookID, state.webhookSecret, state.oauthAccessToken, state.oauthRefreshToken,
                 state.oauthExpiresAt, state.oauthState, state.oauthVerifier, state.nextRunAt, state.nextRunKind,
-                state.oauthRefreshClaim, state.oauthRefreshClaimUntil, state.oauthRefreshUncertain)
+                state.oauthRefreshClaim, state.oauthRefreshClaimUntil, state.oauthRefreshUncertain,
+                state.accountID, state.accountRegion)
             return value
         }
     }

@@ -185,6 +185,11 @@ enum Schema {
         CREATE INDEX inbox_failed ON inbox (source, seq) WHERE status = 'failed';
         CREATE INDEX inbox_settled ON inbox (applied_at) WHERE status IN ('applied', 'ignored');
         """),
+        (6, "desk accounts and why each link is out of scope", """
+        ALTER TABLE source_state ADD COLUMN account_id TEXT;
+        ALTER TABLE source_state ADD COLUMN account_region TEXT;
+        ALTER TABLE links ADD COLUMN out_reason TEXT;
+        """),
     ]
 
     static var latestVersion: Int { migrations.last!.version }

@@ -35,6 +35,7 @@ public final class InboxApplier: @unchecked Sendable {
     public typealias Observer = @Sendable (_ type: String, _ outcome: String, _ latency: Double?) -> Void
 
     private let directory: TenantDirectory
+    private let format: any WebhookFormat
     private let source: (any Source)?
     private let settings: Settings
     private let log: @Sendable (String) -> Void
@@ -44,9 +45,12 @@ public final class InboxApplier: @unchecked Sendable {
     private let finished = DispatchSemaphore(value: 0)
     private let started = Atomic<Bool>(false)
 
-    public init(directory: TenantDirectory, source: (any Source)?, settings: Settings,
+    /// `format` reads the stored events (the desk's); `source` fetches users when an event
+    /// is too thin (nil when the desk's credentials are missing).
+    public init(directory: TenantDirectory, format: any WebhookFormat, source: (any Source)?, settings: Settings,
                 log: @escaping @Sendable (String) -> Void, observer: @escaping Observer = { _, _, _ in }) {
         self.directory = directory
+        self.format = format
         self.source = source
         self.settings = settings
         self.log = log
@@ -151,23 +155,15 @@ public final class InboxApplier: @unchecked Sendable {
 
         for ev in events {
             if isStopping || storeFailed { break }
-            let decoded: ZendeskEvent
-            do {
-                decoded = try ZendeskEvent.decode(ev.body)
-            } catch {
-                flush()
-                try? directory.markApplied([ev.seq], status: .ignored, note: "malformed: \(error)")
-                continue
-            }
-            if let uid = decoded.userID, users.contains(uid) { flush() }
+            if let uid = ev.sourceUserID, users.contains(uid) { flush() }
             let snapshot: LinkSnapshot?
             do {
-                snapshot = try decoded.userID.flatMap { try directory.linkSnapshot(source: settings.sync.source, sourceUserID: $0) }
+                snapshot = try ev.sourceUserID.flatMap { try directory.linkSnapshot(source: settings.sync.source, sourceUserID: $0) }
             } catch {
                 storeFailed = true
                 break
             }
-            switch EventInterpreter.interpret(decoded, snapshot: snapshot, identifier: settings.sync.identifier) {
+            switch format.interpret(ev.body, snapshot: snapshot, identifier: settings.sync.identifier) {
             case .observe(let o):
                 batch.append(Evidence(o, cause: .event(settings.sync.source, ev.eventID)))
                 batched.append(ev)

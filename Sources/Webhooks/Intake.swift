@@ -1,3 +1,5 @@
+import Config
+import Desks
 import Directory
 import FoundationEssentials
 import SyncRules
@@ -5,16 +7,18 @@ import SyncRules
 /// One tenant's source as the receiver sees it.
 public struct IntakeTarget: Sendable {
     public var tenant: String
-    public var source: SourceKind
+    public var desk: any Desk
+    public var config: SourceConfig
     public var enabled: Bool
     /// Secrets that may have signed the event (the configured one and/or the one stored by
     /// `install-webhook`); any one validates, so a rotation can overlap.
     public var secrets: [String]
     public var writer: InboxWriter?
 
-    public init(tenant: String, source: SourceKind, enabled: Bool, secrets: [String], writer: InboxWriter?) {
+    public init(tenant: String, desk: any Desk, config: SourceConfig, enabled: Bool, secrets: [String], writer: InboxWriter?) {
         self.tenant = tenant
-        self.source = source
+        self.desk = desk
+        self.config = config
         self.enabled = enabled
         self.secrets = secrets
         self.writer = writer
@@ -27,57 +31,51 @@ public enum IntakeVerdict: Sendable, Equatable {
     case stored(new: Bool)
     /// 200: the source is disabled; verified, nothing stored.
     case acknowledgedDisabled
-    /// 4xx with a reason (401 signature, 400 body).
+    /// 200: verified, and nothing to store (Intercom's `ping`).
+    case acknowledgedUnstored
+    /// 4xx with a reason (401 signature or foreign account, 400 body).
     case rejected(status: Int, reason: String)
     /// 503: the store is unavailable or the inbox is overloaded.
     case unavailable(reason: String)
 }
 
-/// Verifies and stores webhook deliveries: signature (timestamp + raw body, constant time,
-/// within a tolerance), body, then a durable insert before the answer.
+/// Verifies and stores webhook deliveries for any desk: the desk's signature check, its
+/// envelope, then a durable insert before the answer.
 public struct WebhookIntake: Sendable {
-    /// Seconds a signature timestamp may differ from now (default 1 h: Zendesk may reuse
-    /// the timestamp on retries; event-id dedup covers replays).
+    /// Seconds a signature timestamp may differ from now, for desks that sign one (default
+    /// 1 h: Zendesk may reuse the timestamp on retries; event-id dedup covers replays).
     public var tolerance: Int
 
     public init(tolerance: Int = 3600) { self.tolerance = tolerance }
 
-    /// Checks the Zendesk signature headers; nil when valid.
-    public func verifyZendesk(signature: String?, timestamp: String?, body: [UInt8], secrets: [String], now: Date = Date()) -> String? {
-        guard let signature, !signature.isEmpty, let timestamp, !timestamp.isEmpty else { return "missing signature headers" }
-        guard let ts = Timestamp(iso8601: timestamp) else { return "signature timestamp is not ISO-8601" }
-        let skew = abs(Double(ts.nanoseconds) / 1e9 - now.timeIntervalSince1970)
-        guard skew <= Double(tolerance) else { return "signature timestamp outside tolerance" }
-        guard !secrets.isEmpty else { return "no webhook secret is configured for this source" }
-        for secret in secrets where WebhookSignature.isValid(signature: signature, secret: secret, timestamp: timestamp, body: body) {
-            return nil
-        }
-        return "signature does not match"
-    }
-
-    /// Verifies, decodes and stores one Zendesk delivery; `completion` gets the verdict
-    /// once the event is durable (or refused). Runs the check inline, the store in the
-    /// tenant's writer (group commit).
-    public func receiveZendesk(_ target: IntakeTarget, signature: String?, timestamp: String?, body: [UInt8],
-                               completion: @escaping @Sendable (IntakeVerdict) -> Void) {
-        if let problem = verifyZendesk(signature: signature, timestamp: timestamp, body: body, secrets: target.secrets) {
+    /// Verifies, decodes and stores one delivery; `completion` gets the verdict once the
+    /// event is durable (or refused). The check runs inline, the store in the tenant's
+    /// writer (group commit).
+    public func receive(_ target: IntakeTarget, header: (String) -> String?, body: [UInt8],
+                        completion: @escaping @Sendable (IntakeVerdict) -> Void) {
+        let format = target.desk.webhooks
+        if let problem = format.verify(header: header, body: body, secrets: target.secrets, tolerance: tolerance,
+                                       now: Date().timeIntervalSince1970) {
             completion(.rejected(status: 401, reason: problem))
             return
         }
-        let event: ZendeskEvent
+        let envelope: WebhookEnvelope
         do {
-            event = try ZendeskEvent.decode(body)
+            envelope = try format.envelope(body, config: target.config)
         } catch {
-            completion(.rejected(status: 400, reason: "\(error)"))
+            completion(.rejected(status: error.status, reason: error.description))
             return
         }
         guard target.enabled, let writer = target.writer else {
             completion(.acknowledgedDisabled)
             return
         }
-        let handled = EventInterpreter.isHandled(event.type)
-        let record = NewInboxEvent(source: target.source, eventID: event.id, type: event.type, sourceUserID: event.userID,
-                                   body: body, ignored: !handled)
+        guard let eventID = envelope.eventID else {
+            completion(.acknowledgedUnstored)
+            return
+        }
+        let record = NewInboxEvent(source: target.desk.kind, eventID: eventID, type: envelope.type,
+                                   sourceUserID: envelope.sourceUserID, body: body, ignored: !envelope.handled)
         writer.submit(record) { result in
             switch result {
             case .success(let new): completion(.stored(new: new))

@@ -1,4 +1,5 @@
 import Config
+import Desks
 import Foundation
 import SyncRules
 import Testing
@@ -31,7 +32,7 @@ import Testing
         tenant["zendesk"] = zendesk
         root["tenants"] = [tenant]
         let data = try! JSONSerialization.data(withJSONObject: root)
-        return Result { try UsersyncConfig.parse(data) }.mapError { $0 as! ConfigError }
+        return Result { try UsersyncConfig.parse(data, desks: DeskRegistry.all) }.mapError { $0 as! ConfigError }
     }
 
     func problems(_ change: (inout [String: Any], inout [String: Any], inout [String: Any]) -> Void) -> [String] {
@@ -43,10 +44,10 @@ import Testing
 
     @Test func theSpecExampleLoads() throws {
         let c = try load { _, _, _ in }.get()
-        #expect(c.tenants[0].zendesk?.roles == ["agent", "admin", "Team Lead"])
-        #expect(c.tenants[0].zendesk?.reconcile == ReconcileSchedule(every: 86_400, at: 120, incrementalEvery: 900))
-        #expect(c.tenants[0].zendesk?.auth == .apiToken(email: "ops@abc-energy.example", token: .env("ABC_ZENDESK_TOKEN")))
-        #expect(c.tenants[0].intercom?.apiBaseURL == "https://api.eu.intercom.io")
+        #expect(c.tenants[0].zendeskOptions?.roles == ["agent", "admin", "Team Lead"])
+        #expect(c.tenants[0].source(.zendesk)?.reconcile == ReconcileSchedule(every: 86_400, at: 120, incrementalEvery: 900))
+        #expect(c.tenants[0].source(.zendesk)?.auth == .apiToken(email: "ops@abc-energy.example", token: .env("ABC_ZENDESK_TOKEN")))
+        #expect(c.tenants[0].source(.intercom)?.apiBaseURL == "https://api.eu.intercom.io")
         #expect(c.webhookTolerance == 3600)
         #expect(c.http.maxBodyBytes == 1_048_576)
         #expect(c.adminTokens[0].permissions == [.manageUsers, .manageIntegrations])
@@ -54,9 +55,9 @@ import Testing
 
     @Test func fullZendeskURLIsReducedToTheSubdomain() throws {
         let c = try load { _, _, z in z["subdomain"] = "https://abc-energy.zendesk.com/" }.get()
-        #expect(c.tenants[0].zendesk?.subdomain == "abc-energy")
+        #expect(c.tenants[0].zendeskOptions?.subdomain == "abc-energy")
         let d = try load { _, _, z in z.removeValue(forKey: "api_base_url") }.get()
-        #expect(d.tenants[0].zendesk?.apiBaseURL == "https://abc-energy.zendesk.com")
+        #expect(d.tenants[0].source(.zendesk)?.apiBaseURL == "https://abc-energy.zendesk.com")
     }
 
     @Test func invalidSubdomainNamesTheField() {
@@ -107,8 +108,8 @@ import Testing
     }
 
     @Test func notJSONAndNoTenantsAreErrors() {
-        #expect(throws: ConfigError.self) { try UsersyncConfig.parse(Data("{".utf8)) }
-        #expect { try UsersyncConfig.parse(Data("{\"tenants\": []}".utf8)) } throws: {
+        #expect(throws: ConfigError.self) { try UsersyncConfig.parse(Data("{".utf8), desks: DeskRegistry.all) }
+        #expect { try UsersyncConfig.parse(Data("{\"tenants\": []}".utf8), desks: DeskRegistry.all) } throws: {
             ($0 as? ConfigError)?.problems == ["tenants: at least one tenant is required"]
         }
     }
@@ -125,4 +126,8 @@ import Testing
         #expect(try SecretRef.file(path).resolve() == "top-secret")
         #expect(throws: SecretError.self) { try SecretRef.env("USERSYNC_SURELY_UNSET_VAR").resolve() }
     }
+}
+
+extension TenantConfig {
+    var zendeskOptions: ZendeskDesk.Options? { source(.zendesk)?.options(as: ZendeskDesk.Options.self) }
 }

@@ -6,7 +6,7 @@ public func fuzzWebhook(_ data: UnsafePointer<UInt8>, _ size: Int) -> Int32 {
     let bytes = Array(UnsafeBufferPointer(start: data, count: size))
     guard let event = try? ZendeskEvent.decode(bytes) else { return 0 }
     let snapshot = LinkSnapshot(name: "A", email: "a@x.com", role: "agent", customRole: nil, active: true, suspended: false, updatedAt: nil)
-    _ = EventInterpreter.interpret(event, snapshot: snapshot, identifier: .defaultMatching)
-    _ = EventInterpreter.interpret(event, snapshot: nil, identifier: .userField("k"))
+    _ = ZendeskEventInterpreter.interpret(event, snapshot: snapshot, identifier: .defaultMatching)
+    _ = ZendeskEventInterpreter.interpret(event, snapshot: nil, identifier: .userField("k"))
     return 0
 }

@@ -3,6 +3,7 @@ import Foundation
 import HTTPClient
 import SyncRules
 import TestSupport
+import Signing
 import Webhooks
 
 /// `usersync serve` as a child process on a free port, next to a simulator, with a
@@ -75,7 +76,7 @@ final class ServeHarness: @unchecked Sendable {
     static func signed(_ body: String, secret: String = secret, at date: Date = Date()) -> (body: [UInt8], headers: [(String, String)]) {
         let ts = Timestamp(seconds: Int64(date.timeIntervalSince1970)).iso8601
         let bytes = Array(body.utf8)
-        return (bytes, [("Content-Type", "application/json"), ("X-Zendesk-Webhook-Signature", WebhookSignature.sign(secret: secret, timestamp: ts, body: bytes)),
+        return (bytes, [("Content-Type", "application/json"), ("X-Zendesk-Webhook-Signature", ZendeskSignature.sign(secret: secret, timestamp: ts, body: bytes)),
                         ("X-Zendesk-Webhook-Signature-Timestamp", ts)])
     }
 

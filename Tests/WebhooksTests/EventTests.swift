@@ -1,5 +1,6 @@
 import SyncRules
 import Testing
+import Desks
 import Webhooks
 
 /// Decoding Zendesk events and turning each user event type into evidence (SPEC §3 "Zendesk events").
@@ -11,8 +12,8 @@ import Webhooks
     let snapshot = LinkSnapshot(name: "Ann", email: "ann@x.com", role: "agent", customRole: "360001", customRoleName: "Team Lead",
                                 active: true, suspended: false, updatedAt: Timestamp(seconds: 1000))
 
-    func interpret(_ e: ZendeskEvent, linked: Bool = true) -> EventInterpreter.Interpretation {
-        EventInterpreter.interpret(e, snapshot: linked ? snapshot : nil, identifier: .defaultMatching)
+    func interpret(_ e: ZendeskEvent, linked: Bool = true) -> ZendeskEventInterpreter.Interpretation {
+        ZendeskEventInterpreter.interpret(e, snapshot: linked ? snapshot : nil, identifier: .defaultMatching)
     }
 
     @Test func decodesTheEnvelopeLeniently() throws {
@@ -55,15 +56,15 @@ import Webhooks
         #expect(interpret(try event("user.role_changed", current: #""admin""#)) == .fetch(userID: "42"))
         #expect(interpret(try event("user.name_changed", current: #""New""#), linked: false) == .fetch(userID: "42"))
         #expect(interpret(try event("user.suspended_changed", current: "false"), linked: false) == .fetch(userID: "42"))
-        #expect(EventInterpreter.interpret(try event("user.custom_field_changed"), snapshot: snapshot, identifier: .userField("employee_no")) == .fetch(userID: "42"))
+        #expect(ZendeskEventInterpreter.interpret(try event("user.custom_field_changed"), snapshot: snapshot, identifier: .userField("employee_no")) == .fetch(userID: "42"))
     }
 
     @Test func eventsWithNothingToDoAreSettledWithoutAFetch() throws {
         if case .noEffect = interpret(try event("user.suspended_changed", current: "true"), linked: false) {} else { Issue.record("expected no effect") }
         if case .noEffect = interpret(try event("user.custom_field_changed")) {} else { Issue.record("expected no effect") }
         if case .noEffect = interpret(try event("user.tags_changed")) {} else { Issue.record("expected no effect") }
-        #expect(!EventInterpreter.isHandled("zen:event-type:ticket.created"))
-        #expect(!EventInterpreter.isHandled("zen:event-type/user.merged"))
-        #expect(EventInterpreter.isHandled("zen:event-type:user.merged"))
+        #expect(!ZendeskEventInterpreter.isHandled("zen:event-type:ticket.created"))
+        #expect(!ZendeskEventInterpreter.isHandled("zen:event-type/user.merged"))
+        #expect(ZendeskEventInterpreter.isHandled("zen:event-type:user.merged"))
     }
 }

@@ -1,4 +1,5 @@
 import Config
+import Desks
 import Directory
 import Dispatch
 import FoundationEssentials
@@ -18,7 +19,7 @@ struct Context {
         let dataDirOverride = args.value("--data-dir")
         self.console = console
         do {
-            config = try UsersyncConfig.load(path: configPath)
+            config = try UsersyncConfig.load(path: configPath, desks: DeskRegistry.all)
         } catch let e as ConfigError {
             throw ConfigFailure(path: configPath, error: e)
         }

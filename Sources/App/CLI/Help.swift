@@ -1,3 +1,5 @@
+import Desks
+
 /// `--help` texts: one per command, shown with exit 0 (or with a usage error, exit 2).
 enum Help {
     static let main = """
@@ -16,7 +18,7 @@ enum Help {
       events list                   webhook events in the inbox
       config check                  validate the config file
       backup --to DIR               consistent copy of every tenant database (safe while serving)
-      zendesk connect|install-webhook
+      zendesk|intercom connect|install-webhook
                                     OAuth connection and webhook installation
 
     Global options:
@@ -93,13 +95,18 @@ enum Help {
     reconciliation scheduler. SIGHUP reloads the config; SIGTERM drains and exits 0.
     """
 
-    static let zendesk = """
-    Usage:
-      usersync zendesk connect [--tenant T] [--redirect-url URL] [--code CODE]
-      usersync zendesk install-webhook [--tenant T] --url URL
+    static func desk(_ desk: any Desk) -> String {
+        let name = desk.kind.rawValue
+        return """
+        Usage:
+          usersync \(name) connect [--tenant T] [--redirect-url URL] [--code CODE]
+          usersync \(name) install-webhook [--tenant T] --url URL
 
-    connect prints the OAuth authorization URL (with state and PKCE); run it again with --code
-    to complete the exchange. install-webhook creates the user-event webhook and stores its
-    signing secret.
-    """
+        connect prints the \(desk.title) OAuth authorization URL (state, and PKCE where the desk
+        supports it); run it again with --code to complete the exchange (or let `usersync serve`
+        receive the callback at /oauth/\(name)/callback). After connecting it records the account
+        the token belongs to. install-webhook registers the user-event webhook and stores its
+        signing secret, for desks whose API can do that.
+        """
+    }
 }

@@ -19,25 +19,21 @@ enum ReconcileCommand {
         var failed = false
         var ran = 0
         for tenant in tenants {
-            let targets: [SourceKind] = only.map { [$0] } ?? SourceKind.allCases
+            let targets: [SourceKind] = only.map { [$0] } ?? DeskRegistry.all.map(\.kind)
             for kind in targets {
-                guard kind == .zendesk else {
-                    if only != nil { throw OperationalError("tenant \(tenant.id): \(kind.rawValue) reconciliation is not available in this build") }
-                    continue
-                }
-                guard let z = tenant.zendesk else {
-                    if only != nil { throw OperationalError("tenant \(tenant.id): zendesk is not configured") }
+                guard let z = tenant.source(kind) else {
+                    if only != nil { throw OperationalError("tenant \(tenant.id): \(kind.rawValue) is not configured") }
                     continue
                 }
                 guard z.enabled else {
-                    if only != nil || tenants.count == 1 { ctx.console.error("tenant \(tenant.id): zendesk sync is disabled; nothing to do") }
+                    if only != nil || tenants.count == 1 { ctx.console.error("tenant \(tenant.id): \(kind.rawValue) sync is disabled; nothing to do") }
                     continue
                 }
                 guard tenant.integrationsAllowed else { throw OperationalError("tenant \(tenant.id): the 'integrations' feature is required") }
                 let label = "\(tenant.id)/\(kind.rawValue)"
                 let console = ctx.console
                 let directory = try ctx.directory(tenant)
-                let source = try SourceFactory(log: { console.error("\(label): \($0)") }).zendesk(tenant, directory: directory)
+                let source = try SourceFactory(log: { console.error("\(label): \($0)") }).source(kind, tenant: tenant, directory: directory)
                 let progress: @Sendable (RunProgress) -> Void = { p in
                     let line = "\(label): \(p.users) users, \(p.pages) pages, \(Int(p.rate)) users/s"
                     if console.isTerminal { console.progress(line) } else if p.pages % 50 == 0 { console.error(line) }

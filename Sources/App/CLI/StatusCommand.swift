@@ -30,7 +30,7 @@ struct TenantStatus {
         let conflicts = try dir.conflicts()
         var sources: [JSONText] = []
         var lines = ["tenant \(t.id): seats \(counts[.active] ?? 0)/\(t.licenceLimit) active; pending \(counts[.pending] ?? 0); deactivated \(counts[.deactivated] ?? 0)"]
-        let configured: [(SourceKind, Bool)] = [t.zendesk.map { (.zendesk, $0.enabled) }, t.intercom.map { (.intercom, $0.enabled) }].compactMap { $0 }
+        let configured = t.sources.map { ($0.kind, $0.enabled) }
         for (source, enabled) in configured {
             let state = try dir.sourceState(source)
             let runs = try dir.runs(source: source, limit: 20)
@@ -42,7 +42,7 @@ struct TenantStatus {
             sources.append(.object([
                 ("source", .string(source.rawValue)), ("enabled", .bool(enabled)),
                 ("auth", .string(state.authBroken ? "broken" : "ok")), ("auth_error", .string(state.authError)),
-                ("last_event_at", .string(state.lastEventAt)), ("backlog", .int(backlog.pending)), ("failed_events", .int(backlog.failed)),
+                ("account", .string(state.accountID)), ("last_event_at", .string(state.lastEventAt)), ("backlog", .int(backlog.pending)), ("failed_events", .int(backlog.failed)),
                 ("last_run", Render.run(last)), ("last_success_at", .string(lastSuccess?.finishedAt)),
                 ("next_run", state.nextRunAt.map { .object([("at", .string(Timestamp(nanoseconds: $0 * 1_000_000_000).iso8601)),
                                                             ("kind", .string(state.nextRunKind))]) } ?? .null),

@@ -1,4 +1,5 @@
 import Config
+import Desks
 import Directory
 import SyncRules
 
@@ -77,14 +78,13 @@ enum AgentCommands {
     static func run(_ words: [String], _ ctx: inout Context) throws {
         guard words.first == "resolve" else { throw UsageError("usage: usersync agents resolve (--source-id N | --email E)") }
         let tenant = try ctx.tenant()
-        let source = try ctx.source() ?? .zendesk
+        let source = try ctx.source() ?? tenant.sources.first?.kind ?? DeskRegistry.all[0].kind
         let sid = ctx.args.value("--source-id")
         let email = ctx.args.value("--email")
         let json = ctx.args.flag("--json")
         try ctx.args.rejectUnknown()
         guard sid != nil || email != nil else { throw UsageError("agents resolve needs --source-id or --email") }
-        let identifier: PrimaryIdentifier = source == .zendesk ? (tenant.zendesk?.primaryIdentifier ?? .defaultMatching)
-            : (tenant.intercom?.primaryIdentifier ?? .defaultMatching)
+        let identifier = tenant.source(source)?.settings.identifier ?? .defaultMatching
         switch try ctx.directory(tenant).resolveAgent(source: source, sourceUserID: sid, email: email, identifier: identifier) {
         case .found(let user, let via):
             let rec = try ctx.directory(tenant).user(id: user.id)!

@@ -1,4 +1,5 @@
 import Config
+import Desks
 import Directory
 import Dispatch
 import FoundationEssentials
@@ -37,8 +38,11 @@ public enum UsersyncCLI {
             case "reconcile": try await ReconcileCommand.run(sub, &ctx)
             case "backup": try BackupCommand.run(sub, &ctx)
             case "serve": try await ServeCommand.run(sub, &ctx)
-            case "zendesk": try await ZendeskCommands.run(sub, &ctx)
-            default: throw UsageError("unknown command '\(command)' (see usersync --help)")
+            default:
+                guard let desk = DeskRegistry.desk(named: command) else {
+                    throw UsageError("unknown command '\(command)' (see usersync --help)")
+                }
+                try await DeskCommands.run(desk, sub, &ctx)
             }
             return 0
         } catch let e as UsageError {
@@ -66,7 +70,7 @@ public enum UsersyncCLI {
         case "events": Help.events
         case "reconcile": Help.reconcile
         case "serve": Help.serve
-        case "zendesk": Help.zendesk
+        case let name where DeskRegistry.desk(named: name) != nil: Help.desk(DeskRegistry.desk(named: name)!)
         case "backup": Help.backup
         default: Help.main
         }
@@ -83,22 +87,15 @@ enum ConfigCommands {
         try args.rejectUnknown()
         let config: UsersyncConfig
         do {
-            config = try UsersyncConfig.load(path: path)
+            config = try UsersyncConfig.load(path: path, desks: DeskRegistry.all)
         } catch let e as ConfigError {
             throw ConfigFailure(path: path, error: e)
         }
         var problems: [String] = []
         for t in config.tenants {
-            if let z = t.zendesk, z.enabled {
-                switch z.auth {
-                case .apiToken(_, let token): check(token, "tenant \(t.id): zendesk.auth.token", &problems)
-                case .oauth(_, let secret, _, _): check(secret, "tenant \(t.id): zendesk.auth.client_secret", &problems)
-                }
-                if let w = z.webhookSecret { check(w, "tenant \(t.id): zendesk.webhook_secret", &problems) }
-            }
-            if let i = t.intercom, i.enabled {
-                check(i.token, "tenant \(t.id): intercom.auth.token", &problems)
-                if let w = i.webhookSecret { check(w, "tenant \(t.id): intercom.webhook_secret", &problems) }
+            for s in t.sources where s.enabled {
+                for (key, ref) in s.auth.secrets { check(ref, "tenant \(t.id): \(s.kind.rawValue).\(key)", &problems) }
+                if let w = s.webhookSecret { check(w, "tenant \(t.id): \(s.kind.rawValue).webhook_secret", &problems) }
             }
         }
         for (i, tok) in config.adminTokens.enumerated() { check(tok.token, "admin_tokens[\(i)].token", &problems) }
@@ -107,8 +104,7 @@ enum ConfigCommands {
             throw ConfigFailure(path: path, error: ConfigError(problems: problems))
         }
         let sources = config.tenants.flatMap { t in
-            [t.zendesk.map { "\(t.id)/zendesk (\($0.enabled ? "enabled" : "disabled"))" },
-             t.intercom.map { "\(t.id)/intercom (\($0.enabled ? "enabled" : "disabled"))" }].compactMap { $0 }
+            t.sources.map { "\(t.id)/\($0.kind.rawValue) (\($0.enabled ? "enabled" : "disabled"))" }
         }
         console.print("\(path): ok — \(config.tenants.count) tenant(s); sources: \(sources.isEmpty ? "none" : sources.joined(separator: ", "))")
         return 0

@@ -1,4 +1,5 @@
 import Config
+import Desks
 import Directory
 import Dispatch
 import FoundationEssentials
@@ -41,11 +42,12 @@ struct AdminAPI {
             }
         }
         on(&r, "GET", "/api/tenants/{t}/agents/resolve", .manageUsers) { req, rt in
-            let source = req.head.queryValue("source").flatMap(SourceKind.init(rawValue:)) ?? .zendesk
+            let source = req.head.queryValue("source").flatMap(SourceKind.init(rawValue:))
+                ?? rt.config.sources.first?.kind ?? DeskRegistry.all[0].kind
             let id = req.head.queryValue("id")
             let email = req.head.queryValue("email")
             guard id != nil || email != nil else { return .error(400, "id or email is required") }
-            let identifier = (source == .zendesk ? rt.config.zendesk?.primaryIdentifier : rt.config.intercom?.primaryIdentifier) ?? .defaultMatching
+            let identifier = rt.config.source(source)?.settings.identifier ?? .defaultMatching
             switch try rt.directory.resolveAgent(source: source, sourceUserID: id, email: email, identifier: identifier) {
             case .found(let user, let via):
                 guard let rec = try rt.directory.user(id: user.id), case .object(var pairs) = Render.user(rec, tenant: rt.config.id) else {

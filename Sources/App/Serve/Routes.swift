@@ -48,18 +48,13 @@ struct Routes {
         let count: @Sendable (String) -> Void = { outcome in
             metrics.increment("usersync_webhook_deliveries_total", [("tenant", tenant), ("source", source.rawValue), ("outcome", outcome)])
         }
-        guard source == .zendesk else {
-            count("unsupported")
-            res.send(.error(404, "\(source.rawValue) webhooks are not supported yet"))
-            return
-        }
         let intake = WebhookIntake(tolerance: service.webhookTolerance)
-        let signature = req.headers["X-Zendesk-Webhook-Signature"]
-        let timestamp = req.headers["X-Zendesk-Webhook-Signature-Timestamp"]
+        let headers = req.headers
         let body = req.body
         @Sendable func receive(retrying: Bool) {
-            let target = IntakeTarget(tenant: tenant, source: source, enabled: s.enabled, secrets: s.secrets, writer: s.writer)
-            intake.receiveZendesk(target, signature: signature, timestamp: timestamp, body: body) { verdict in
+            let target = IntakeTarget(tenant: tenant, desk: s.desk, config: s.config, enabled: s.enabled, secrets: s.secrets,
+                                      writer: s.writer)
+            intake.receive(target, header: { headers[$0] }, body: body) { verdict in
                 switch verdict {
                 case .stored(let new):
                     count(new ? "stored" : "duplicate")
@@ -67,12 +62,15 @@ struct Routes {
                 case .acknowledgedDisabled:
                     count("disabled")
                     res.send(.json(200, #"{"status":"disabled"}"#))
+                case .acknowledgedUnstored:
+                    count("unstored")
+                    res.send(.json(200, #"{"status":"ok"}"#))
                 case .rejected(401, "signature does not match") where retrying && s.refreshStoredSecret(from: runtime.directory):
-                    // A secret stored by `zendesk install-webhook` since this runtime started.
+                    // A secret stored by `install-webhook` since this runtime started.
                     receive(retrying: false)
                     if let writer = s.writer { res.afterCurrentEvents { writer.flush() } }
                 case .rejected(let status, let reason):
-                    count(status == 401 ? "bad_signature" : "bad_body")
+                    count(status == 401 ? "refused" : "bad_body")
                     res.send(.error(status, reason))
                 case .unavailable(let reason):
                     count("unavailable")
@@ -87,55 +85,63 @@ struct Routes {
     }
 }
 
-/// `GET /oauth/zendesk/start?tenant=T` and `GET /oauth/zendesk/callback`.
+/// `GET /oauth/{source}/start?tenant=T` and `GET /oauth/{source}/callback`, for every desk
+/// whose section uses OAuth.
 struct OAuthRoutes {
     let service: Service
 
     func install(into r: inout Router) {
         let service = self.service
-        r.on("GET", "/oauth/zendesk/start") { req, res in
+        r.on("GET", "/oauth/{source}/start") { req, res in
             DispatchQueue.global().async {
-                guard let tenant = req.head.queryValue("tenant"), let rt = service.runtime(tenant) else {
-                    res.send(.error(404, "unknown tenant"))
+                guard let kind = req.parameters["source"].flatMap(SourceKind.init(rawValue:)),
+                      let tenant = req.head.queryValue("tenant"), let rt = service.runtime(tenant), rt.config.source(kind) != nil else {
+                    res.send(.error(404, "unknown tenant or source not configured"))
                     return
                 }
                 do {
-                    let redirect = "http://\(req.headers["Host"] ?? "127.0.0.1")/oauth/zendesk/callback"
-                    let oauth = try SourceFactory(log: { _ in }).oauth(rt.config, redirect: Self.configuredRedirect(rt.config) ?? redirect)
-                    let url = try OAuthFlow.begin(oauth, directory: rt.directory)
+                    let redirect = "http://\(req.headers["Host"] ?? "127.0.0.1")/oauth/\(kind.rawValue)/callback"
+                    let oauth = try SourceFactory(log: { _ in }).oauth(kind, tenant: rt.config, redirect: Self.configuredRedirect(rt.config, kind) ?? redirect)
+                    let url = try OAuthFlow.begin(oauth, source: kind, directory: rt.directory)
                     res.send(HTTPResponse(status: 302, headers: [("Location", url)]))
                 } catch {
                     res.send(.error(400, "\(error)"))
                 }
             }
         }
-        r.on("GET", "/oauth/zendesk/callback") { req, res in
+        r.on("GET", "/oauth/{source}/callback") { req, res in
             Task.detached {
+                guard let kind = req.parameters["source"].flatMap(SourceKind.init(rawValue:)), let desk = DeskRegistry.desk(kind) else {
+                    res.send(.error(404, "unknown source"))
+                    return
+                }
                 guard let code = req.head.queryValue("code"), let state = req.head.queryValue("state") else {
                     res.send(.error(400, "code and state are required"))
                     return
                 }
-                guard let rt = service.allRuntimes.first(where: { (try? $0.directory.sourceState(.zendesk).oauthState) == state }),
-                      let verifier = try? rt.directory.sourceState(.zendesk).oauthVerifier else {
+                guard let rt = service.allRuntimes.first(where: { (try? $0.directory.sourceState(kind).oauthState) == state }),
+                      let verifier = try? rt.directory.sourceState(kind).oauthVerifier else {
                     res.send(.error(400, "unknown or expired state"))
                     return
                 }
                 do {
-                    let redirect = "http://\(req.headers["Host"] ?? "127.0.0.1")/oauth/zendesk/callback"
-                    let oauth = try SourceFactory(log: { _ in }).oauth(rt.config, redirect: Self.configuredRedirect(rt.config) ?? redirect)
-                    try OAuthFlow.store(try await oauth.exchange(code: code, verifier: verifier), in: rt.directory)
-                    service.log.info("zendesk connected", ["tenant": rt.config.id])
-                    res.send(HTTPResponse(status: 200, text: "Zendesk is connected for tenant \(rt.config.id). You can close this page.\n"))
+                    let redirect = "http://\(req.headers["Host"] ?? "127.0.0.1")/oauth/\(kind.rawValue)/callback"
+                    let factory = SourceFactory(log: { _ in })
+                    let oauth = try factory.oauth(kind, tenant: rt.config, redirect: Self.configuredRedirect(rt.config, kind) ?? redirect)
+                    try OAuthFlow.store(try await oauth.exchange(code: code, verifier: verifier), source: kind, in: rt.directory)
+                    _ = try? await DeskCommands.recordAccount(desk, rt.config, rt.directory, factory)
+                    service.log.info("\(kind.rawValue) connected", ["tenant": rt.config.id])
+                    res.send(HTTPResponse(status: 200, text: "\(desk.title) is connected for tenant \(rt.config.id). You can close this page.\n"))
                 } catch {
-                    service.log.warn("zendesk oauth exchange failed", ["tenant": rt.config.id, "error": "\(error)"])
+                    service.log.warn("oauth exchange failed", ["tenant": rt.config.id, "source": kind.rawValue, "error": "\(error)"])
                     res.send(.error(502, "token exchange failed: \(error)"))
                 }
             }
         }
     }
 
-    static func configuredRedirect(_ t: TenantConfig) -> String? {
-        if case .oauth(_, _, let redirect, _)? = t.zendesk?.auth { return redirect }
+    static func configuredRedirect(_ t: TenantConfig, _ kind: SourceKind) -> String? {
+        if case .oauth(_, _, let redirect, _)? = t.source(kind)?.auth { return redirect }
         return nil
     }
 }

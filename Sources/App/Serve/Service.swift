@@ -1,5 +1,6 @@
 import Glibc
 import Config
+import Desks
 import Directory
 import Dispatch
 import FoundationEssentials
@@ -99,7 +100,7 @@ final class Service: @unchecked Sendable {
     func reload(reason: String) {
         let fresh: UsersyncConfig
         do {
-            fresh = try UsersyncConfig.load(path: configPath)
+            fresh = try UsersyncConfig.load(path: configPath, desks: DeskRegistry.all)
         } catch {
             log.error("config rejected; keeping the previous one", ["reason": reason, "error": "\(error)"])
             return
@@ -157,8 +158,7 @@ final class Service: @unchecked Sendable {
             var justEnabled = Set<SourceKind>()
             if let previous {
                 let old = previous.tenant(t.id)
-                if t.zendesk?.enabled == true && old?.zendesk?.enabled != true { justEnabled.insert(.zendesk) }
-                if t.intercom?.enabled == true && old?.intercom?.enabled != true { justEnabled.insert(.intercom) }
+                for s in t.sources where s.enabled && old?.source(s.kind)?.enabled != true { justEnabled.insert(s.kind) }
             }
             if let existing = current[t.id] { stale.append(existing) }
             next[t.id] = TenantRuntime.make(t, directory: directory, justEnabled: justEnabled, events: new.events,

@@ -7,10 +7,11 @@ import Reconciliation
 import SyncRules
 import Webhooks
 
-/// What runs for one tenant's source while serving: its client, inbox writer, applier and
-/// scheduler. A disabled source keeps only what the receiver needs to verify and answer.
+/// What runs for one tenant's source while serving: its desk, client, inbox writer, applier
+/// and scheduler. A disabled source keeps only what the receiver needs to verify and answer.
 final class SourceRuntime: @unchecked Sendable {
-    let kind: SourceKind
+    let desk: any Desk
+    let config: SourceConfig
     let enabled: Bool
     private let lock = Lock()
     private var knownSecrets: [String]
@@ -19,8 +20,12 @@ final class SourceRuntime: @unchecked Sendable {
     let applier: InboxApplier?
     let scheduler: Scheduler?
 
-    init(kind: SourceKind, enabled: Bool, secrets: [String], writer: InboxWriter?, applier: InboxApplier?, scheduler: Scheduler?) {
-        self.kind = kind
+    var kind: SourceKind { desk.kind }
+
+    init(desk: any Desk, config: SourceConfig, enabled: Bool, secrets: [String], writer: InboxWriter?, applier: InboxApplier?,
+         scheduler: Scheduler?) {
+        self.desk = desk
+        self.config = config
         self.enabled = enabled
         self.knownSecrets = secrets
         self.writer = writer
@@ -30,8 +35,8 @@ final class SourceRuntime: @unchecked Sendable {
 
     var secrets: [String] { lock.withLock { knownSecrets } }
 
-    /// Picks up a signing secret stored by `zendesk install-webhook` after this runtime was
-    /// built; at most once a second, so bad signatures cannot hammer the database.
+    /// Picks up a signing secret stored by `install-webhook` after this runtime was built;
+    /// at most once a second, so bad signatures cannot hammer the database.
     func refreshStoredSecret(from directory: TenantDirectory) -> Bool {
         let due = lock.withLock { () -> Bool in
             guard Date().timeIntervalSince(lastRefresh) >= 1 else { return false }
@@ -73,52 +78,59 @@ final class TenantRuntime: @unchecked Sendable {
     func start() { for s in sources.values { s.start() } }
     func stop() { for s in sources.values { s.stop() } }
 
-    /// Builds the runtime; `justEnabled` sources run their import at once.
+    /// Builds the runtime for every desk section of the tenant; `justEnabled` sources run
+    /// their import at once.
     static func make(_ t: TenantConfig, directory: TenantDirectory, justEnabled: Set<SourceKind>, events: EventRetries,
                      log: Log, metrics: Metrics) -> TenantRuntime {
         var sources: [SourceKind: SourceRuntime] = [:]
-        if let z = t.zendesk {
-            var secrets: [String] = []
-            if let ref = z.webhookSecret {
-                do { secrets.append(try ref.resolve()) } catch {
-                    log.error("webhook secret unavailable", ["tenant": t.id, "source": "zendesk", "error": "\(error)"])
-                }
-            }
-            if let stored = try? directory.sourceState(.zendesk).webhookSecret { secrets.append(stored) }
-            var client: ZendeskClient?
-            do {
-                client = try SourceFactory(log: { message in log.warn(message, ["tenant": t.id, "source": "zendesk"]) })
-                    .zendesk(t, directory: directory)
-            } catch {
-                log.error("zendesk client unavailable", ["tenant": t.id, "error": "\(error)"])
-            }
-            let enabled = z.enabled && t.integrationsAllowed
-            var writer: InboxWriter?
-            var applier: InboxApplier?
-            var scheduler: Scheduler?
-            if enabled {
-                let a = InboxApplier(directory: directory, source: client,
-                                     settings: .init(sync: z.settings, licenceLimit: t.licenceLimit,
-                                                     maxAttempts: events.maxAttempts, retryDelay: Double(events.retryDelay)),
-                                     log: { log.warn($0, ["tenant": t.id, "source": "zendesk"]) },
-                                     observer: { type, outcome, latency in
-                                         metrics.increment("usersync_events_total", [("tenant", t.id), ("source", "zendesk"), ("type", type), ("outcome", outcome)])
-                                         if let latency { metrics.observe("usersync_apply_latency_seconds", [("tenant", t.id), ("source", "zendesk")], latency) }
-                                     })
-                applier = a
-                writer = InboxWriter(directory: directory, onStored: { a.wake() })
-                if let client {
-                    scheduler = Scheduler(tenant: t.id, source: .zendesk, directory: directory, schedule: z.reconcile,
-                                          runNow: justEnabled.contains(.zendesk), retryAfter: Int64(z.reconcile.retry),
-                                          log: log, metrics: metrics) {
-                        Reconciler(directory: directory, source: client, settings: z.settings, licenceLimit: t.licenceLimit,
-                                   maxDeactivations: z.maxDeactivations)
-                    }
-                }
-            }
-            sources[.zendesk] = SourceRuntime(kind: .zendesk, enabled: enabled, secrets: secrets, writer: writer,
-                                              applier: applier, scheduler: scheduler)
+        for section in t.sources {
+            guard let desk = DeskRegistry.desk(section.kind) else { continue }
+            sources[section.kind] = makeSource(desk, section, tenant: t, directory: directory,
+                                               runNow: justEnabled.contains(section.kind), events: events, log: log, metrics: metrics)
         }
         return TenantRuntime(config: t, directory: directory, sources: sources)
+    }
+
+    private static func makeSource(_ desk: any Desk, _ section: SourceConfig, tenant t: TenantConfig, directory: TenantDirectory,
+                                   runNow: Bool, events: EventRetries, log: Log, metrics: Metrics) -> SourceRuntime {
+        let kind = section.kind
+        let fields = ["tenant": t.id, "source": kind.rawValue]
+        var secrets: [String] = []
+        if let ref = section.webhookSecret {
+            do { secrets.append(try ref.resolve()) } catch {
+                log.error("webhook secret unavailable", fields.merging(["error": "\(error)"]) { a, _ in a })
+            }
+        }
+        if let stored = try? directory.sourceState(kind).webhookSecret { secrets.append(stored) }
+        var client: (any Source)?
+        do {
+            client = try SourceFactory(log: { message in log.warn(message, fields) }).source(kind, tenant: t, directory: directory)
+        } catch {
+            log.error("\(kind.rawValue) client unavailable", fields.merging(["error": "\(error)"]) { a, _ in a })
+        }
+        let enabled = section.enabled && t.integrationsAllowed
+        guard enabled else {
+            return SourceRuntime(desk: desk, config: section, enabled: false, secrets: secrets, writer: nil, applier: nil, scheduler: nil)
+        }
+        let labels = [("tenant", t.id), ("source", kind.rawValue)]
+        let applier = InboxApplier(directory: directory, format: desk.webhooks, source: client,
+                                   settings: .init(sync: section.settings, licenceLimit: t.licenceLimit,
+                                                   maxAttempts: events.maxAttempts, retryDelay: Double(events.retryDelay)),
+                                   log: { log.warn($0, fields) },
+                                   observer: { type, outcome, latency in
+                                       metrics.increment("usersync_events_total", labels + [("type", type), ("outcome", outcome)])
+                                       if let latency { metrics.observe("usersync_apply_latency_seconds", labels, latency) }
+                                   })
+        let writer = InboxWriter(directory: directory, onStored: { applier.wake() })
+        var scheduler: Scheduler?
+        if let client {
+            scheduler = Scheduler(tenant: t.id, source: kind, directory: directory, schedule: section.reconcile, runNow: runNow,
+                                  retryAfter: Int64(section.reconcile.retry), log: log, metrics: metrics) {
+                Reconciler(directory: directory, source: client, settings: section.settings, licenceLimit: t.licenceLimit,
+                           maxDeactivations: section.maxDeactivations)
+            }
+        }
+        return SourceRuntime(desk: desk, config: section, enabled: true, secrets: secrets, writer: writer, applier: applier,
+                             scheduler: scheduler)
     }
 }

@@ -4,9 +4,10 @@ import FoundationEssentials
 import Synchronization
 import SyncRules
 
-/// OAuth tokens kept in the tenant database, refreshed a few minutes before they expire.
+/// OAuth tokens kept in the tenant database, refreshed a few minutes before they expire
+/// (tokens without an expiry, like Intercom's, are never refreshed).
 ///
-/// Zendesk rotates both tokens on refresh and invalidates the old pair, so refreshes are
+/// A desk may rotate both tokens on refresh and invalidate the old pair, so refreshes are
 /// serialised twice over: in a process, one refresh is in flight per tenant and every other
 /// caller awaits its result; across processes, a refresh claim is taken and the new pair
 /// stored by compare-and-swap on the old refresh token, both inside `BEGIN IMMEDIATE`, so a
@@ -14,11 +15,12 @@ import SyncRules
 ///
 /// A refresh whose answer was lost (timeout, 5xx) may have spent the token. It is not
 /// retried at once: the current access token is used while it lasts, and the refresh is
-/// tried once more later; if Zendesk then rejects the token, it was spent and the answer
-/// lost, so auth is marked broken and an admin reconnects (`usersync zendesk connect`).
+/// tried once more later; if the desk then rejects the token, it was spent and the answer
+/// lost, so auth is marked broken and an admin reconnects (`usersync DESK connect`).
 actor OAuthTokenStore {
     let directory: TenantDirectory
-    let oauth: ZendeskOAuth
+    let oauth: any DeskOAuth
+    let source: SourceKind
     let tenant: String
     private var inFlight: Task<String, any Error>?
     /// Seconds before expiry at which a token is refreshed.
@@ -27,25 +29,27 @@ actor OAuthTokenStore {
     private static let stores = Mutex<[String: OAuthTokenStore]>([:])
 
     /// The process's one store for a tenant database.
-    static func shared(directory: TenantDirectory, oauth: ZendeskOAuth, tenant: String) -> OAuthTokenStore {
+    static func shared(directory: TenantDirectory, oauth: any DeskOAuth, source: SourceKind, tenant: String) -> OAuthTokenStore {
         stores.withLock { all in
-            if let s = all[directory.path] { return s }
-            let s = OAuthTokenStore(directory: directory, oauth: oauth, tenant: tenant)
-            all[directory.path] = s
+            let key = directory.path + "#" + source.rawValue
+            if let s = all[key] { return s }
+            let s = OAuthTokenStore(directory: directory, oauth: oauth, source: source, tenant: tenant)
+            all[key] = s
             return s
         }
     }
 
-    init(directory: TenantDirectory, oauth: ZendeskOAuth, tenant: String) {
+    init(directory: TenantDirectory, oauth: any DeskOAuth, source: SourceKind, tenant: String) {
         self.directory = directory
         self.oauth = oauth
+        self.source = source
         self.tenant = tenant
     }
 
     func accessToken() async throws -> String {
-        let state = try directory.sourceState(.zendesk)
+        let state = try directory.sourceState(source)
         guard let access = state.oauthAccessToken else {
-            throw SourceError.authBroken(status: 401, detail: "tenant \(tenant): not connected; run `usersync zendesk connect`")
+            throw SourceError.authBroken(status: 401, detail: "tenant \(tenant): not connected; run `usersync \(source.rawValue) connect`")
         }
         guard Self.isDue(state), state.oauthRefreshToken != nil else { return access }
         if let running = inFlight { return try await running.value }
@@ -66,7 +70,7 @@ actor OAuthTokenStore {
         let me = RunOwner.current(role: "oauth")
         let deadline = Date().addingTimeInterval(60)
         while true {
-            let claim = try directory.updateSourceState(.zendesk) { s -> Claim in
+            let claim = try directory.updateSourceState(source) { s -> Claim in
                 let now = Int64(Date().timeIntervalSince1970)
                 guard let refresh = s.oauthRefreshToken, Self.isDue(s, now: now) else { return .fresh(s.oauthAccessToken ?? "") }
                 if let holder = s.oauthRefreshClaim, holder != me, (s.oauthRefreshClaimUntil ?? 0) > now { return .wait }
@@ -90,7 +94,7 @@ actor OAuthTokenStore {
     }
 
     private func exchange(_ refresh: String, current: String?, expiresAt: Int64?, me: String) async throws -> String {
-        let fresh: ZendeskOAuth.Tokens
+        let fresh: OAuthTokens
         do {
             fresh = try await oauth.refresh(refresh)
         } catch let e as SourceError {
@@ -100,13 +104,13 @@ actor OAuthTokenStore {
             case .http(let status, _): definite = (400..<500).contains(status)
             case .transport, .malformed: definite = false
             }
-            try directory.updateSourceState(.zendesk) { s in
+            try directory.updateSourceState(source) { s in
                 if s.oauthRefreshClaim == me { s.oauthRefreshClaim = nil; s.oauthRefreshClaimUntil = nil }
                 if definite {
                     s.authBroken = true
                     s.authError = s.oauthRefreshUncertain
-                        ? "the OAuth refresh token was spent by a refresh whose answer was lost; run `usersync zendesk connect` again"
-                        : "Zendesk refused the OAuth refresh token (\(e)); run `usersync zendesk connect` again"
+                        ? "the OAuth refresh token was spent by a refresh whose answer was lost; run `usersync \(source.rawValue) connect` again"
+                        : "the desk refused the OAuth refresh token (\(e)); run `usersync \(source.rawValue) connect` again"
                 } else {
                     s.oauthRefreshUncertain = true
                 }
@@ -115,7 +119,7 @@ actor OAuthTokenStore {
             if !definite, let current, let expiresAt, expiresAt > now + 5 { return current }
             throw e
         }
-        return try directory.updateSourceState(.zendesk) { s -> String in
+        return try directory.updateSourceState(source) { s -> String in
             if s.oauthRefreshClaim == me { s.oauthRefreshClaim = nil; s.oauthRefreshClaimUntil = nil }
             guard s.oauthRefreshToken == refresh else {
                 // Someone else stored a newer pair meanwhile (a claim that expired): keep theirs.

@@ -143,3 +143,14 @@ public final class IntercomClient: Source, @unchecked Sendable {
         try await call("/me", what: "identify workspace (/me)") { r in try IntercomDecoding.workspace(r.body) }
     }
 }
+
+extension IntercomClient {
+    /// Intercom notifications are subscribed to on the app's Developer Hub page.
+    public func installWebhook(endpoint: String) async throws -> (id: String, secret: String) { try webhooksAreManual() }
+
+    /// The workspace (`app.id_code`) and its region, from `GET /me`.
+    public func account() async throws -> (id: String, region: String?)? {
+        let w = try await me()
+        return (w.appID, w.region)
+    }
+}

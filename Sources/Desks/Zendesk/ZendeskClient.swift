@@ -175,3 +175,8 @@ public final class ZendeskClient: Source, @unchecked Sendable {
         return names
     }
 }
+
+extension ZendeskClient {
+    /// Zendesk names the account by subdomain, which the config already holds.
+    public func account() async throws -> (id: String, region: String?)? { nil }
+}

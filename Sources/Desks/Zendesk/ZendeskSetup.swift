@@ -20,7 +20,11 @@ public enum ZendeskEventTypes {
 extension ZendeskClient {
     /// Creates the webhook subscribed to the user events and returns (id, signing secret).
     /// POST /api/v2/webhooks, then GET /api/v2/webhooks/{id}/signing_secret (WH-API).
-    public func installWebhook(endpoint: String, name: String = "usersync users") async throws -> (id: String, secret: String) {
+    public func installWebhook(endpoint: String) async throws -> (id: String, secret: String) {
+        try await installWebhook(endpoint: endpoint, name: "usersync users")
+    }
+
+    public func installWebhook(endpoint: String, name: String) async throws -> (id: String, secret: String) {
         let subs = ZendeskEventTypes.subscribed.map { JSONWriter.quote($0) }.joined(separator: ",")
         let body = """
         {"webhook":{"name":\(JSONWriter.quote(name)),"status":"active","endpoint":\(JSONWriter.quote(endpoint)),\
@@ -70,12 +74,7 @@ public struct ZendeskOAuth: Sendable {
         self.scope = scope
     }
 
-    public struct Tokens: Sendable, Equatable {
-        public var accessToken: String
-        public var refreshToken: String?
-        /// Unix seconds; nil when the token does not expire.
-        public var expiresAt: Int64?
-    }
+    public typealias Tokens = OAuthTokens
 
     /// A random PKCE verifier and state (base64url, 43+ characters).
     public static func randomToken(bytes: Int = 32) -> String {

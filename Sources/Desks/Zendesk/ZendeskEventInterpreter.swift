@@ -3,15 +3,8 @@ import SyncRules
 /// Turns a thin Zendesk event into evidence for the sync rules. Pure: given the event and
 /// the link's last snapshot, it says whether the event's own data suffices, or the user
 /// must be fetched, or the event changes nothing.
-public enum EventInterpreter {
-    public enum Interpretation: Sendable, Equatable {
-        /// Apply this observation.
-        case observe(Observation)
-        /// Fetch the user (Show User) and apply what comes back.
-        case fetch(userID: String)
-        /// Nothing to do; settled with this note.
-        case noEffect(String)
-    }
+public enum ZendeskEventInterpreter {
+    public typealias Interpretation = EventMeaning
 
     /// The user event types usersync acts on; every other type is acknowledged and ignored.
     public static let handled: Set<String> = [

@@ -1,0 +1,96 @@
+import Config
+import Desks
+import Directory
+import Dispatch
+import FoundationEssentials
+import SyncRules
+
+/// `DESK connect` (OAuth) and `DESK install-webhook`, for every registered desk.
+enum DeskCommands {
+    static func run(_ desk: any Desk, _ words: [String], _ ctx: inout Context) async throws {
+        let name = desk.kind.rawValue
+        guard let verb = words.first else { throw UsageError("usage: usersync \(name) connect|install-webhook (see --help)") }
+        let tenant = try ctx.tenant()
+        let directory = try ctx.directory(tenant)
+        let console = ctx.console
+        let factory = SourceFactory(log: { console.error($0) })
+        switch verb {
+        case "connect":
+            let redirect = ctx.args.value("--redirect-url")
+            let code = ctx.args.value("--code")
+            try ctx.args.rejectUnknown()
+            let oauth = try factory.oauth(desk.kind, tenant: tenant, redirect: redirect ?? defaultRedirect(ctx, desk))
+            if let code {
+                let state = try directory.sourceState(desk.kind)
+                guard let verifier = state.oauthVerifier else {
+                    throw OperationalError("tenant \(tenant.id): no authorization in progress; run `usersync \(name) connect` first")
+                }
+                let tokens = try await oauth.exchange(code: code, verifier: verifier)
+                try OAuthFlow.store(tokens, source: desk.kind, in: directory)
+                let expiry = tokens.expiresAt.map { "token expires at \(Date(timeIntervalSince1970: TimeInterval($0)))" } ?? "token does not expire"
+                console.print("tenant \(tenant.id): connected to \(desk.title) (\(expiry))")
+                if let account = try await recordAccount(desk, tenant, directory, factory) { console.print("tenant \(tenant.id): \(account)") }
+            } else {
+                let url = try OAuthFlow.begin(oauth, source: desk.kind, directory: directory)
+                console.print("Open this URL as a \(desk.title) admin and click Allow:\n\n  \(url)\n")
+                console.print("Then finish with: usersync \(name) connect --tenant \(tenant.id) --code CODE")
+                console.print("(or let `usersync serve` receive the callback at \(oauth.redirectURL)).")
+            }
+        case "install-webhook":
+            guard let url = ctx.args.value("--url") else {
+                throw UsageError("\(name) install-webhook needs --url (the public URL of /webhooks/\(name)/\(tenant.id))")
+            }
+            try ctx.args.rejectUnknown()
+            let client = try factory.source(desk.kind, tenant: tenant, directory: directory)
+            let (id, secret) = try await client.installWebhook(endpoint: url)
+            try directory.updateSourceState(desk.kind) { s in
+                s.webhookID = id
+                s.webhookSecret = secret
+            }
+            console.print("tenant \(tenant.id): webhook \(id) installed for \(url); its signing secret is stored in the tenant database")
+        default:
+            throw UsageError("unknown \(name) command '\(verb)' (connect, install-webhook)")
+        }
+    }
+
+    /// Asks the desk whose account the new token belongs to and keeps the answer.
+    static func recordAccount(_ desk: any Desk, _ tenant: TenantConfig, _ directory: TenantDirectory,
+                              _ factory: SourceFactory) async throws -> String? {
+        guard let (id, region) = try await factory.source(desk.kind, tenant: tenant, directory: directory).account() else { return nil }
+        try directory.updateSourceState(desk.kind) { s in
+            s.accountID = id
+            s.accountRegion = region
+        }
+        return "account \(id)\(region.map { " (region \($0))" } ?? "")"
+    }
+
+    static func defaultRedirect(_ ctx: Context, _ desk: any Desk) -> String {
+        "http://\(ctx.config.listen.host):\(ctx.config.listen.port)/oauth/\(desk.kind.rawValue)/callback"
+    }
+}
+
+/// The two halves of the authorization-code flow, shared by the CLI and the HTTP callback.
+enum OAuthFlow {
+    /// Starts an authorization: stores state and PKCE verifier, returns the URL.
+    static func begin(_ oauth: any DeskOAuth, source: SourceKind, directory: TenantDirectory) throws -> String {
+        let state = ZendeskOAuth.randomToken(bytes: 16)
+        let verifier = ZendeskOAuth.randomToken(bytes: 32)
+        try directory.updateSourceState(source) { s in
+            s.oauthState = state
+            s.oauthVerifier = verifier
+        }
+        return oauth.authorizationURL(state: state, challenge: ZendeskOAuth.challenge(for: verifier))
+    }
+
+    static func store(_ tokens: OAuthTokens, source: SourceKind, in directory: TenantDirectory) throws {
+        try directory.updateSourceState(source) { s in
+            s.oauthAccessToken = tokens.accessToken
+            s.oauthRefreshToken = tokens.refreshToken
+            s.oauthExpiresAt = tokens.expiresAt
+            s.oauthState = nil
+            s.oauthVerifier = nil
+            s.authBroken = false
+            s.authError = nil
+        }
+    }
+}
