@@ -33,7 +33,7 @@ extension TenantDirectory {
     }
 
     static func inboxEvent(_ r: Row) -> InboxEvent {
-        InboxEvent(seq: r.int(0), source: SourceKind(rawValue: r.text(1)) ?? .zendesk, eventID: r.text(2), type: r.text(3),
+        InboxEvent(seq: r.int(0), source: r.sourceKind(1), eventID: r.text(2), type: r.text(3),
                    sourceUserID: r.optionalText(4), receivedAt: r.text(5),
                    status: InboxStatus(rawValue: r.text(6)) ?? .pending, attempts: Int(r.int(7)),
                    lastError: r.optionalText(8), body: r.blob(9))

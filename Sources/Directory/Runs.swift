@@ -168,7 +168,7 @@ extension TenantDirectory {
             let sql = "SELECT source, source_user_id, user_id, run_id, reason FROM deactivations WHERE state = 'held'"
                 + (source == nil ? "" : " AND source = ?") + " ORDER BY user_id"
             return try db.query(sql, arguments: source.map { [$0.rawValue] } ?? []) { r in
-                HeldDeactivation(source: SourceKind(rawValue: r.text(0)) ?? .zendesk, sourceUserID: r.text(1),
+                HeldDeactivation(source: r.sourceKind(0), sourceUserID: r.text(1),
                                  userID: r.int(2), runID: r.int(3), reason: r.text(4))
             }
         }
@@ -188,7 +188,7 @@ extension TenantDirectory {
                 c.emailChanged = Int(r.int(12)); c.deactivated = Int(r.int(13)); c.restored = Int(r.int(14))
                 c.unchanged = Int(r.int(15)); c.conflicts = Int(r.int(16)); c.held = Int(r.int(17))
                 c.stale = Int(r.int(18)); c.ignored = Int(r.int(19))
-                return RunRecord(id: r.int(0), source: SourceKind(rawValue: r.text(1)) ?? .zendesk,
+                return RunRecord(id: r.int(0), source: r.sourceKind(1),
                                  kind: RunRecord.Kind(rawValue: r.text(2)) ?? .full, startedAt: r.text(3),
                                  finishedAt: r.optionalText(4), outcome: RunRecord.Outcome(rawValue: r.text(5)) ?? .failed,
                                  error: r.optionalText(6), pages: Int(r.int(7)), counts: c)

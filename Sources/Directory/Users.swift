@@ -30,7 +30,7 @@ extension TenantDirectory {
 
     private func links(_ db: Connection, userID: Int64) throws -> [(source: SourceKind, sourceUserID: String)] {
         try db.query("SELECT source, source_user_id FROM links WHERE user_id = ? ORDER BY source", userID) { r in
-            (source: SourceKind(rawValue: r.text(0)) ?? .zendesk, sourceUserID: r.text(1))
+            (source: r.sourceKind(0), sourceUserID: r.text(1))
         }
     }
 
@@ -121,7 +121,7 @@ extension TenantDirectory {
                 SELECT source, source_user_id, kind, detail, first_seen, last_seen, user_ids FROM conflicts
                 ORDER BY first_seen, source_user_id
                 """) { r in
-                ConflictRecord(source: SourceKind(rawValue: r.text(0)) ?? .zendesk, sourceUserID: r.text(1), kind: r.text(2),
+                ConflictRecord(source: r.sourceKind(0), sourceUserID: r.text(1), kind: r.text(2),
                                detail: r.text(3), firstSeen: r.text(4), lastSeen: r.text(5),
                                userIDs: r.text(6).split(separator: ",").compactMap { Int64($0) })
             }

@@ -34,11 +34,9 @@ public struct LocalUser: Sendable, Equatable {
 }
 
 extension LocalUser.Origin {
+    /// A user created by sync has its source as origin.
     public init(_ source: SourceKind) {
-        switch source {
-        case .zendesk: self = .zendesk
-        case .intercom: self = .intercom
-        }
+        self = Self(rawValue: source.rawValue) ?? .manual
     }
 }
 

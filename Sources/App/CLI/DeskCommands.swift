@@ -73,13 +73,13 @@ enum DeskCommands {
 enum OAuthFlow {
     /// Starts an authorization: stores state and PKCE verifier, returns the URL.
     static func begin(_ oauth: any DeskOAuth, source: SourceKind, directory: TenantDirectory) throws -> String {
-        let state = ZendeskOAuth.randomToken(bytes: 16)
-        let verifier = ZendeskOAuth.randomToken(bytes: 32)
+        let state = PKCE.randomToken(bytes: 16)
+        let verifier = PKCE.randomToken(bytes: 32)
         try directory.updateSourceState(source) { s in
             s.oauthState = state
             s.oauthVerifier = verifier
         }
-        return oauth.authorizationURL(state: state, challenge: ZendeskOAuth.challenge(for: verifier))
+        return oauth.authorizationURL(state: state, challenge: try PKCE.challenge(for: verifier))
     }
 
     static func store(_ tokens: OAuthTokens, source: SourceKind, in directory: TenantDirectory) throws {

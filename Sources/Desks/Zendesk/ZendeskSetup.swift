@@ -76,23 +76,6 @@ public struct ZendeskOAuth: Sendable {
 
     public typealias Tokens = OAuthTokens
 
-    /// A random PKCE verifier and state (base64url, 43+ characters).
-    public static func randomToken(bytes: Int = 32) -> String {
-        var b = [UInt8](repeating: 0, count: bytes)
-        for i in b.indices { b[i] = UInt8.random(in: 0...255) }
-        return base64url(b)
-    }
-
-    /// The S256 code challenge for `verifier`: base64url(SHA-256(verifier)) (RFC 7636 §4.2).
-    public static func challenge(for verifier: String) -> String {
-        var digest = [UInt8](repeating: 0, count: 32)
-        let bytes = Array(verifier.utf8)
-        _ = SHA256(bytes, bytes.count, &digest)
-        return base64url(digest)
-    }
-
-    static func base64url(_ bytes: [UInt8]) -> String { Base64.encodeURL(bytes) }
-
     /// The URL to send an admin to (PKCE S256 with `challenge`).
     public func authorizationURL(state: String, challenge: String) -> String {
         func q(_ s: String) -> String { QueryEncoding.escape(s) }

@@ -1,4 +1,5 @@
 import CSQLite
+import SyncRules
 import Synchronization
 
 private let sqlCounter = Atomic<Int>(0)
@@ -196,6 +197,8 @@ struct Row {
         let n = Int(sqlite3_column_bytes(stmt, i))
         return String(decoding: UnsafeBufferPointer(start: p, count: n), as: UTF8.self)
     }
+    /// A source column; the schema only ever stores registered desks' names.
+    func sourceKind(_ i: Int32) -> SourceKind { SourceKind(rawValue: text(i)) ?? SourceKind.allCases[0] }
     func blob(_ i: Int32) -> [UInt8] {
         let n = Int(sqlite3_column_bytes(stmt, i))
         guard n > 0, let p = sqlite3_column_blob(stmt, i) else { return [] }
