@@ -16,6 +16,9 @@ let package = Package(
         .systemLibrary(name: "CSQLite", pkgConfig: "sqlite3", providers: [.apt(["libsqlite3-dev"])]),
         .systemLibrary(name: "CCurl", pkgConfig: "libcurl", providers: [.apt(["libcurl4-openssl-dev"])]),
         .systemLibrary(name: "CCrypto", pkgConfig: "libcrypto", providers: [.apt(["libssl-dev"])]),
+        // libssl for the receiver's own TLS; separate from CCrypto so the server links
+        // only what terminates TLS, and the signing code's module stays its own.
+        .systemLibrary(name: "CTLS", pkgConfig: "libssl", providers: [.apt(["libssl-dev"])]),
         .systemLibrary(name: "CLinux"),
 
         // JSON reading (a skipping pull reader) and string quoting.
@@ -33,7 +36,7 @@ let package = Package(
         // Full and incremental reconciliation: streams a source into the directory.
         .target(name: "Reconciliation", dependencies: ["SyncRules", "Directory", "Desks"]),
         // HTTP/1.1 server on raw POSIX sockets; knows nothing of Zendesk.
-        .target(name: "HTTPServer", dependencies: ["CLinux"]),
+        .target(name: "HTTPServer", dependencies: ["CLinux", "CTLS"]),
         // Webhook signatures, event decoding and the inbox path.
         .target(name: "Webhooks", dependencies: ["CCrypto", "SyncRules", "Directory", "Desks", "JSON"]),
         // Wiring: CLI commands and `serve`. The only module that imports everything.
