@@ -51,7 +51,9 @@ let package = Package(
         // Test helpers: temporary folders, the simulator process, raw sockets.
         .target(name: "TestSupport", dependencies: ["HTTPClient"], path: "Tests/TestSupport"),
         .testTarget(name: "JSONTests", dependencies: ["JSON"]),
-        .testTarget(name: "HTTPServerTests", dependencies: ["HTTPServer", "TestSupport"]),
+        // A receiver in its own process, for tests that lower or measure process limits.
+        .executableTarget(name: "http-probe", dependencies: ["HTTPServer"], path: "Tests/HTTPProbe"),
+        .testTarget(name: "HTTPServerTests", dependencies: ["HTTPServer", "HTTPClient", "TestSupport", "http-probe"]),
         .testTarget(name: "WebhooksTests", dependencies: ["Webhooks", "Directory", "SyncRules", "TestSupport"]),
         .testTarget(name: "ServeTests", dependencies: ["Webhooks", "Directory", "SyncRules", "HTTPClient", "TestSupport"]),
         .testTarget(name: "SyncRulesTests", dependencies: ["SyncRules"]),

@@ -38,10 +38,12 @@ final class TLSContext: @unchecked Sendable {
         guard ctls_set_protocol_range(ctx) == 1 else { throw Self.error(.library, nil) }
         ctls_set_modes(ctx)
         ctls_set_alpn_http11(ctx)
+        // Key first: a certificate loaded after a key that does not fit drops the key, so a
+        // mismatch is reported as one by the check below rather than as a bad key file.
+        guard SSL_CTX_use_PrivateKey_file(ctx, files.keyFile, SSL_FILETYPE_PEM) == 1 else { throw Self.error(.key, files.keyFile) }
         guard SSL_CTX_use_certificate_chain_file(ctx, files.certificateFile) == 1 else {
             throw Self.error(.certificate, files.certificateFile)
         }
-        guard SSL_CTX_use_PrivateKey_file(ctx, files.keyFile, SSL_FILETYPE_PEM) == 1 else { throw Self.error(.key, files.keyFile) }
         guard SSL_CTX_check_private_key(ctx) == 1 else { throw Self.error(.mismatch, files.keyFile) }
     }
 
