@@ -12,6 +12,8 @@ public struct UsersyncConfig: Sendable, Equatable {
     public var http: HTTPLimits
     /// Keys the loader did not recognise; reported, not fatal.
     public var warnings: [String]
+    /// Certificate and key for HTTPS on `listen`; nil serves plain HTTP.
+    public var tls: TLSFiles? = nil
 
     public func tenant(_ id: String) -> TenantConfig? { tenants.first { $0.id == id } }
 }
