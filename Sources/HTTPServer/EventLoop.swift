@@ -6,32 +6,32 @@ import Synchronization
 /// connections it accepted. Parsing and quick handlers run right here; handlers that
 /// answer later post their response back through a mailbox and an eventfd.
 final class EventLoop: @unchecked Sendable {
-    private let epfd: Int32
-    private let wakeFD: Int32
-    private var listenFD: Int32
-    private let config: ServerConfiguration
-    private let router: Router
-    private let limits: RequestParser.Limits
-    private let shared: ServerShared
-    private var connections: [Int32: Connection] = [:]
-    private var nextID: UInt64 = 1
-    private let mailbox = Mutex<[(fd: Int32, id: UInt64, response: HTTPResponse)]>([])
+    let epfd: Int32
+    let wakeFD: Int32
+    var listenFD: Int32
+    let config: ServerConfiguration
+    let router: Router
+    let limits: RequestParser.Limits
+    let shared: ServerShared
+    var connections: [Int32: Connection] = [:]
+    var nextID: UInt64 = 1
+    let mailbox = Mutex<[(fd: Int32, id: UInt64, response: HTTPResponse)]>([])
     /// Work handlers asked to run once the current batch of events is handled (group commit).
-    private var afterEvents: [() -> Void] = []
-    private let foreignWork = Mutex<[@Sendable () -> Void]>([])
-    private let stopRequested = Atomic<Bool>(false)
-    private var draining = false
-    private var drainDeadline: UInt64 = 0
-    private var now: UInt64 = Socket.monotonicMillis()
-    private var date = Array(Socket.httpDate().utf8)
-    private var dateStamp: UInt64 = 0
-    private var scratch = [UInt8](repeating: 0, count: 65_536)
-    private var threadID: pthread_t?
+    var afterEvents: [() -> Void] = []
+    let foreignWork = Mutex<[@Sendable () -> Void]>([])
+    let stopRequested = Atomic<Bool>(false)
+    var draining = false
+    var drainDeadline: UInt64 = 0
+    var now: UInt64 = Socket.monotonicMillis()
+    var date = Array(Socket.httpDate().utf8)
+    var dateStamp: UInt64 = 0
+    var scratch = [UInt8](repeating: 0, count: 65_536)
+    var threadID: pthread_t?
     /// Held open so that, out of descriptors, a pending connection can still be accepted
     /// and closed at once.
-    private var spareFD: Int32
+    var spareFD: Int32
     /// While out of descriptors, accepting waits until this moment (0: not paused).
-    private var acceptPausedUntil: UInt64 = 0
+    var acceptPausedUntil: UInt64 = 0
 
     init(listenFD: Int32, config: ServerConfiguration, router: Router, shared: ServerShared) throws {
         self.listenFD = listenFD
@@ -48,7 +48,7 @@ final class EventLoop: @unchecked Sendable {
         register(wakeFD, events: EPOLLIN.rawValue)
     }
 
-    private func register(_ fd: Int32, events: UInt32) {
+    func register(_ fd: Int32, events: UInt32) {
         var ev = epoll_event()
         ev.events = events
         ev.data.fd = fd
@@ -57,7 +57,7 @@ final class EventLoop: @unchecked Sendable {
 
     // MARK: cross-thread entry points
 
-    private var onLoopThread: Bool {
+    var onLoopThread: Bool {
         guard let t = threadID else { return false }
         return pthread_equal(t, pthread_self()) != 0
     }
@@ -95,7 +95,7 @@ final class EventLoop: @unchecked Sendable {
         wake()
     }
 
-    private func wake() {
+    func wake() {
         var one: UInt64 = 1
         _ = write(wakeFD, &one, 8)
     }
@@ -165,109 +165,14 @@ final class EventLoop: @unchecked Sendable {
         if spareFD >= 0 { close(spareFD) }
     }
 
-    private func refreshDate() {
+    func refreshDate() {
         if now - dateStamp >= 500 || dateStamp == 0 {
             date = Array(Socket.httpDate().utf8)
             dateStamp = now
         }
     }
 
-    private func acceptAll() {
-        while true {
-            let fd = Socket.accept(listenFD)
-            if fd < 0 {
-                switch errno {
-                case EAGAIN, EWOULDBLOCK: return
-                case EINTR, ECONNABORTED, EPROTO: continue
-                case EMFILE, ENFILE:
-                    shedWhileOutOfDescriptors()
-                    return
-                default:
-                    pauseAccepting()
-                    return
-                }
-            }
-            Socket.setNoDelay(fd)
-            let id = nextID
-            nextID += 1
-            let full = shared.open.load(ordering: .relaxed) >= config.maxConnections
-            if full && config.tls != nil {
-                // A 503 would need a handshake first: the cap exists to spare that work.
-                close(fd)
-                continue
-            }
-            if full {
-                let c = Connection(fd: fd, id: id, limits: limits, now: now, counted: false)
-                connections[fd] = c
-                setInterest(c, EPOLLIN.rawValue, add: true)
-                refreshDate()
-                let r = HTTPResponse.error(503, "too many connections", headers: [("Retry-After", String(config.retryAfterSeconds))])
-                r.serialize(into: &c.output, date: date, close: true, headOnly: false)
-                c.closeAfterWrite = true
-                flush(c)
-                continue
-            }
-            var session: TLSSession?
-            if config.tls != nil {
-                session = shared.tls.withLock { $0?.session(fd: fd) }
-                guard session != nil else {
-                    close(fd)
-                    continue
-                }
-            }
-            shared.open.add(1, ordering: .relaxed)
-            let c = Connection(fd: fd, id: id, limits: limits, now: now, counted: true)
-            c.tls = session
-            connections[fd] = c
-            setInterest(c, EPOLLIN.rawValue, add: true)
-        }
-    }
-
-    /// Out of descriptors: pending connections are accepted on the spare descriptor and
-    /// closed at once (their clients learn now rather than time out), then accepting
-    /// pauses briefly. A level-triggered listener left readable would otherwise wake
-    /// epoll_wait in a busy loop.
-    private func shedWhileOutOfDescriptors() {
-        while spareFD >= 0 {
-            close(spareFD)
-            let fd = Socket.accept(listenFD)
-            if fd >= 0 { close(fd) }
-            spareFD = open("/dev/null", O_RDONLY | O_CLOEXEC)
-            if fd < 0 { break }
-        }
-        pauseAccepting()
-    }
-
-    private func pauseAccepting() {
-        var ev = epoll_event()
-        ev.data.fd = listenFD
-        epoll_ctl(epfd, EPOLL_CTL_MOD, listenFD, &ev)
-        acceptPausedUntil = now + 100
-    }
-
-    private func resumeAccepting() {
-        acceptPausedUntil = 0
-        if spareFD < 0 { spareFD = open("/dev/null", O_RDONLY | O_CLOEXEC) }
-        var ev = epoll_event()
-        ev.events = EPOLLIN.rawValue
-        ev.data.fd = listenFD
-        epoll_ctl(epfd, EPOLL_CTL_MOD, listenFD, &ev)
-    }
-
-    /// Moves a TLS handshake on; the head timeout (from accept) bounds it in `sweep`.
-    private func advanceHandshake(_ c: Connection) {
-        guard let tls = c.tls else { return }
-        switch tls.handshake() {
-        case .done:
-            updateInterest(c)
-            onReadable(c)
-        case .wantRead: setInterest(c, EPOLLIN.rawValue)
-        case .wantWrite: setInterest(c, EPOLLOUT.rawValue)
-        case .failed: closeConnection(c)
-        }
-    }
-
-    private func setInterest(_ c: Connection, _ events: UInt32, add: Bool = false) {
+    func setInterest(_ c: Connection, _ events: UInt32, add: Bool = false) {
         guard add || events != c.interest else { return }
         var ev = epoll_event()
         // Peer half-close is only of interest while reading: reported level-triggered to a
@@ -278,7 +183,7 @@ final class EventLoop: @unchecked Sendable {
         c.interest = events
     }
 
-    private func updateInterest(_ c: Connection) {
+    func updateInterest(_ c: Connection) {
         if c.pendingOutput >= config.outputHighWater { c.readPaused = true }
         var want: UInt32 = 0
         // Keep reading while a handler works (pipelined bytes wait in the buffer), unless the
@@ -291,7 +196,7 @@ final class EventLoop: @unchecked Sendable {
         setInterest(c, want)
     }
 
-    private func onReadable(_ c: Connection) {
+    func onReadable(_ c: Connection) {
         repeat {
             let result = scratch.withUnsafeMutableBytes { c.isClosing ? c.receiveRaw(into: $0) : c.receive(into: $0) }
             switch result {
@@ -324,7 +229,7 @@ final class EventLoop: @unchecked Sendable {
     }
 
     /// Parses and answers as many buffered requests as possible, strictly in order.
-    private func process(_ c: Connection) {
+    func process(_ c: Connection) {
         while !c.closeAfterWrite {
             switch c.phase {
             case .closing, .inFlight:
@@ -370,7 +275,7 @@ final class EventLoop: @unchecked Sendable {
 
     /// Decides what a request gets before its body is read, in SPEC order: route (404/405),
     /// then size (413, from Content-Length), then the route's own pre-check.
-    private func startBody(_ c: Connection, _ head: HTTPRequestHead) {
+    func startBody(_ c: Connection, _ head: HTTPRequestHead) {
         c.sawHead = true
         var early: HTTPResponse?
         var route: Router.Route?
@@ -405,7 +310,7 @@ final class EventLoop: @unchecked Sendable {
         c.phase = .body(head: head, route: route, parameters: params, early: early)
     }
 
-    private func dispatch(_ c: Connection, route: Router.Route, request: HTTPRequest, parameters: [String: String]) {
+    func dispatch(_ c: Connection, route: Router.Route, request: HTTPRequest, parameters: [String: String]) {
         var request = request
         request.parameters = parameters
         request.route = route.pattern
@@ -421,14 +326,14 @@ final class EventLoop: @unchecked Sendable {
         }
     }
 
-    private func complete(_ c: Connection, _ response: HTTPResponse) {
+    func complete(_ c: Connection, _ response: HTTPResponse) {
         guard case .inFlight(let head, let pattern) = c.phase else { return }
         shared.observe(pattern, head.method, response.status)
         c.phase = .idle
         queue(c, response, head: head)
     }
 
-    private func queue(_ c: Connection, _ response: HTTPResponse, head: HTTPRequestHead?, forceClose: Bool = false) {
+    func queue(_ c: Connection, _ response: HTTPResponse, head: HTTPRequestHead?, forceClose: Bool = false) {
         refreshDate()
         let close = forceClose || draining || head.map { !$0.keepAlive } ?? true || (c.peerClosed && !c.parser.hasPartialInput)
         if head == nil { shared.observe("unmatched", "other", response.status) }
@@ -442,7 +347,7 @@ final class EventLoop: @unchecked Sendable {
         shared.notePending(c.pendingOutput)
     }
 
-    private func flush(_ c: Connection) {
+    func flush(_ c: Connection) {
         while true {
             guard writeOut(c) else { return }
             // Drained below the low-water mark: answer the requests waiting in the buffer.
@@ -472,7 +377,7 @@ final class EventLoop: @unchecked Sendable {
     }
 
     /// Sends what the transport takes now; false when that closed the connection.
-    private func writeOut(_ c: Connection) -> Bool {
+    func writeOut(_ c: Connection) -> Bool {
         while c.outputOffset < c.output.count {
             let result = c.output.withUnsafeBytes { c.transmit(UnsafeRawBufferPointer(rebasing: $0[c.outputOffset...])) }
             switch result {
@@ -489,7 +394,7 @@ final class EventLoop: @unchecked Sendable {
         return true
     }
 
-    private func processMailbox() {
+    func processMailbox() {
         let items = mailbox.withLock { box -> [(fd: Int32, id: UInt64, response: HTTPResponse)] in
             let out = box
             box.removeAll(keepingCapacity: true)
@@ -502,14 +407,14 @@ final class EventLoop: @unchecked Sendable {
     }
 
     /// Sends a late response, then carries on with any pipelined requests.
-    private func finish(_ c: Connection, _ response: HTTPResponse) {
+    func finish(_ c: Connection, _ response: HTTPResponse) {
         complete(c, response)
         process(c)
         flush(c)
         if connections[c.fd] === c, c.peerClosed, !c.isInFlight, c.output.isEmpty { closeConnection(c) }
     }
 
-    private func sweep() {
+    func sweep() {
         refreshDate()
         for c in Array(connections.values) {
             switch c.phase {
@@ -539,7 +444,7 @@ final class EventLoop: @unchecked Sendable {
         }
     }
 
-    private func beginDrain() {
+    func beginDrain() {
         draining = true
         drainDeadline = now + UInt64(config.drainTimeout * 1000)
         epoll_ctl(epfd, EPOLL_CTL_DEL, listenFD, nil)
@@ -553,7 +458,7 @@ final class EventLoop: @unchecked Sendable {
         }
     }
 
-    private func closeConnection(_ c: Connection) {
+    func closeConnection(_ c: Connection) {
         guard connections[c.fd] === c else { return }
         connections[c.fd] = nil
         epoll_ctl(epfd, EPOLL_CTL_DEL, c.fd, nil)
