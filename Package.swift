@@ -17,6 +17,9 @@ let package = Package(
         .systemLibrary(name: "CSQLite", pkgConfig: "sqlite3", providers: [.apt(["libsqlite3-dev"])]),
         .systemLibrary(name: "CCurl", pkgConfig: "libcurl", providers: [.apt(["libcurl4-openssl-dev"])]),
         .systemLibrary(name: "CCrypto", pkgConfig: "libcrypto", providers: [.apt(["libssl-dev"])]),
+        // libssl for the receiver's own TLS; separate from CCrypto so the server links
+        // only what terminates TLS, and the signing code's module stays its own.
+        .systemLibrary(name: "CTLS", pkgConfig: "libssl", providers: [.apt(["libssl-dev"])]),
         .systemLibrary(name: "CLinux"),
 
         // HMAC, constant-time compare, hex, base64, and the desks' webhook signatures: a leaf
@@ -37,7 +40,7 @@ let package = Package(
         // Full and incremental reconciliation: streams a source into the directory.
         .target(name: "Reconciliation", dependencies: ["SyncRules", "Directory", "Desks"]),
         // HTTP/1.1 server on raw POSIX sockets; knows nothing of Zendesk.
-        .target(name: "HTTPServer", dependencies: ["CLinux"]),
+        .target(name: "HTTPServer", dependencies: ["CLinux", "CTLS"]),
         // Webhook signatures, event decoding and the inbox path.
         .target(name: "Webhooks", dependencies: ["Signing", "SyncRules", "Directory", "Desks", "JSON"]),
         // Wiring: CLI commands and `serve`. The only module that imports everything.
@@ -54,7 +57,9 @@ let package = Package(
         // Test helpers: temporary folders, the simulator process, raw sockets.
         .target(name: "TestSupport", dependencies: ["HTTPClient", "CSQLite"], path: "Tests/TestSupport"),
         .testTarget(name: "JSONTests", dependencies: ["JSON"]),
-        .testTarget(name: "HTTPServerTests", dependencies: ["HTTPServer", "TestSupport"]),
+        // A receiver in its own process, for tests that lower or measure process limits.
+        .executableTarget(name: "http-probe", dependencies: ["HTTPServer"], path: "Tests/HTTPProbe"),
+        .testTarget(name: "HTTPServerTests", dependencies: ["HTTPServer", "HTTPClient", "TestSupport", "http-probe"]),
         .testTarget(name: "WebhooksTests", dependencies: ["Desks", "Config", "Signing", "Webhooks", "Directory", "SyncRules", "TestSupport"]),
         .testTarget(name: "ServeTests", dependencies: ["Signing", "Webhooks", "Directory", "SyncRules", "HTTPClient", "TestSupport"]),
         .testTarget(name: "SyncRulesTests", dependencies: ["SyncRules"]),

@@ -72,11 +72,12 @@ extension UsersyncConfig {
         let tokens = (top.objects("admin_tokens") ?? []).enumerated().compactMap { i, o in
             parseToken(o, index: i, tenantIDs: seen, report: report)
         }
+        let tls = parseTLS(top, baseFolder: baseFolder)
         top.finish()
         guard report.problems.isEmpty else { throw ConfigError(problems: report.problems) }
         return UsersyncConfig(listen: listen, dataDir: dataDir, adminTokens: tokens, tenants: tenants,
                               webhookTolerance: tolerance, http: http, retention: retention, events: events,
-                              warnings: report.warnings)
+                              warnings: report.warnings, tls: tls)
     }
 
     private static func parseListen(_ top: Fields) -> ListenAddress {

@@ -14,6 +14,8 @@ public struct UsersyncConfig: Sendable, Equatable {
     public var events: EventRetries
     /// Keys the loader did not recognise; reported, not fatal.
     public var warnings: [String]
+    /// Certificate and key for HTTPS on `listen`; nil serves plain HTTP.
+    public var tls: TLSFiles? = nil
 
     public func tenant(_ id: String) -> TenantConfig? { tenants.first { $0.id == id } }
 }

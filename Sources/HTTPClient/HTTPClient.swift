@@ -47,6 +47,8 @@ public final class HTTPClient: @unchecked Sendable {
         public var timeoutMillis = 60_000
         public var maxResponseBytes = 32 * 1024 * 1024
         public var userAgent = "usersync/1.0"
+        /// PEM certificates to trust instead of the system's (a private CA, a test certificate).
+        public var caFile: String?
         public init() {}
     }
 
@@ -97,6 +99,7 @@ public final class HTTPClient: @unchecked Sendable {
         _ = ccurl_setopt_long(h, CURLOPT_TIMEOUT_MS, options.timeoutMillis)
         _ = ccurl_setopt_long(h, CURLOPT_SSL_VERIFYPEER, 1)
         _ = ccurl_setopt_long(h, CURLOPT_SSL_VERIFYHOST, 2)
+        if let ca = options.caFile { _ = ccurl_setopt_str(h, CURLOPT_CAINFO, ca) }
         _ = ccurl_setopt_str(h, CURLOPT_PROTOCOLS_STR, "http,https")
         _ = ccurl_setopt_str(h, CURLOPT_USERAGENT, options.userAgent)
         _ = ccurl_setopt_str(h, CURLOPT_ACCEPT_ENCODING, "")

@@ -1,5 +1,15 @@
+import Glibc
+
 /// One client connection's state, owned by a single event loop thread.
 final class Connection {
+    /// What one read or write on the transport did.
+    enum Transfer {
+        case done(Int)
+        case wouldBlock
+        case closed
+        case failed
+    }
+
     enum Phase {
         /// Between requests; closes after the idle timeout.
         case idle
@@ -24,6 +34,13 @@ final class Connection {
     var lastActivity: UInt64
     var lastProgress: UInt64
     var interest: UInt32 = 0
+    /// Not read while its unsent output is over the high-water mark.
+    var readPaused = false
+    let acceptedAt: UInt64
+    /// Whether a request head has been parsed (the first one is timed from `acceptedAt`).
+    var sawHead = false
+    /// The TLS session, or nil on a plain HTTP port.
+    var tls: TLSSession?
     /// A response delivered while the handler was still on the stack.
     var inlineResponse: HTTPResponse?
     var dispatching = false
@@ -36,7 +53,34 @@ final class Connection {
         self.parser = RequestParser(limits: limits)
         self.lastActivity = now
         self.lastProgress = now
+        self.acceptedAt = now
         self.counted = counted
+    }
+
+    var pendingOutput: Int { output.count - outputOffset }
+
+    /// Reads decrypted bytes on a TLS port, socket bytes otherwise.
+    func receive(into buffer: UnsafeMutableRawBufferPointer) -> Transfer {
+        if let tls { return tls.read(into: buffer) }
+        return receiveRaw(into: buffer)
+    }
+
+    /// Reads socket bytes as they are (also what a closing TLS connection drops).
+    func receiveRaw(into buffer: UnsafeMutableRawBufferPointer) -> Transfer {
+        let n = recv(fd, buffer.baseAddress, buffer.count, 0)
+        if n > 0 { return .done(n) }
+        if n == 0 { return .closed }
+        return errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR ? .wouldBlock : .failed
+    }
+
+    func transmit(_ bytes: UnsafeRawBufferPointer) -> Transfer {
+        if let tls { return tls.write(bytes) }
+        while true {
+            let n = send(fd, bytes.baseAddress, bytes.count, Int32(MSG_NOSIGNAL))
+            if n > 0 { return .done(n) }
+            if n < 0 && errno == EINTR { continue }
+            return n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK) ? .wouldBlock : .failed
+        }
     }
 
     var isInFlight: Bool {

@@ -6,27 +6,32 @@ import Synchronization
 /// connections it accepted. Parsing and quick handlers run right here; handlers that
 /// answer later post their response back through a mailbox and an eventfd.
 final class EventLoop: @unchecked Sendable {
-    private let epfd: Int32
-    private let wakeFD: Int32
-    private var listenFD: Int32
-    private let config: ServerConfiguration
-    private let router: Router
-    private let limits: RequestParser.Limits
-    private let shared: ServerShared
-    private var connections: [Int32: Connection] = [:]
-    private var nextID: UInt64 = 1
-    private let mailbox = Mutex<[(fd: Int32, id: UInt64, response: HTTPResponse)]>([])
+    let epfd: Int32
+    let wakeFD: Int32
+    var listenFD: Int32
+    let config: ServerConfiguration
+    let router: Router
+    let limits: RequestParser.Limits
+    let shared: ServerShared
+    var connections: [Int32: Connection] = [:]
+    var nextID: UInt64 = 1
+    let mailbox = Mutex<[(fd: Int32, id: UInt64, response: HTTPResponse)]>([])
     /// Work handlers asked to run once the current batch of events is handled (group commit).
-    private var afterEvents: [() -> Void] = []
-    private let foreignWork = Mutex<[@Sendable () -> Void]>([])
-    private let stopRequested = Atomic<Bool>(false)
-    private var draining = false
-    private var drainDeadline: UInt64 = 0
-    private var now: UInt64 = Socket.monotonicMillis()
-    private var date = Array(Socket.httpDate().utf8)
-    private var dateStamp: UInt64 = 0
-    private var scratch = [UInt8](repeating: 0, count: 65_536)
-    private var threadID: pthread_t?
+    var afterEvents: [() -> Void] = []
+    let foreignWork = Mutex<[@Sendable () -> Void]>([])
+    let stopRequested = Atomic<Bool>(false)
+    var draining = false
+    var drainDeadline: UInt64 = 0
+    var now: UInt64 = Socket.monotonicMillis()
+    var date = Array(Socket.httpDate().utf8)
+    var dateStamp: UInt64 = 0
+    var scratch = [UInt8](repeating: 0, count: 65_536)
+    var threadID: pthread_t?
+    /// Held open so that, out of descriptors, a pending connection can still be accepted
+    /// and closed at once.
+    var spareFD: Int32
+    /// While out of descriptors, accepting waits until this moment (0: not paused).
+    var acceptPausedUntil: UInt64 = 0
 
     init(listenFD: Int32, config: ServerConfiguration, router: Router, shared: ServerShared) throws {
         self.listenFD = listenFD
@@ -35,6 +40,7 @@ final class EventLoop: @unchecked Sendable {
         self.shared = shared
         self.limits = RequestParser.Limits(maxHeadBytes: config.maxHeadBytes, maxHeaderCount: config.maxHeaderCount,
                                            maxBodyBytes: config.maxBodyBytes)
+        spareFD = open("/dev/null", O_RDONLY | O_CLOEXEC)
         epfd = epoll_create1(Int32(EPOLL_CLOEXEC))
         wakeFD = eventfd(0, Int32(EFD_NONBLOCK) | Int32(EFD_CLOEXEC))
         guard epfd >= 0, wakeFD >= 0 else { throw Socket.errorText("epoll") }
@@ -42,7 +48,7 @@ final class EventLoop: @unchecked Sendable {
         register(wakeFD, events: EPOLLIN.rawValue)
     }
 
-    private func register(_ fd: Int32, events: UInt32) {
+    func register(_ fd: Int32, events: UInt32) {
         var ev = epoll_event()
         ev.events = events
         ev.data.fd = fd
@@ -51,7 +57,7 @@ final class EventLoop: @unchecked Sendable {
 
     // MARK: cross-thread entry points
 
-    private var onLoopThread: Bool {
+    var onLoopThread: Bool {
         guard let t = threadID else { return false }
         return pthread_equal(t, pthread_self()) != 0
     }
@@ -89,7 +95,7 @@ final class EventLoop: @unchecked Sendable {
         wake()
     }
 
-    private func wake() {
+    func wake() {
         var one: UInt64 = 1
         _ = write(wakeFD, &one, 8)
     }
@@ -101,7 +107,7 @@ final class EventLoop: @unchecked Sendable {
         var events = [epoll_event](repeating: epoll_event(), count: 512)
         var nextSweep = now + 250
         while true {
-            let n = epoll_wait(epfd, &events, Int32(events.count), 250)
+            let n = epoll_wait(epfd, &events, Int32(events.count), acceptPausedUntil == 0 ? 250 : 50)
             now = Socket.monotonicMillis()
             if n > 0 {
                 for i in 0..<Int(n) {
@@ -123,11 +129,22 @@ final class EventLoop: @unchecked Sendable {
                             closeConnection(c)
                             continue
                         }
-                        if ev & EPOLLOUT.rawValue != 0 { flush(c) }
-                        if ev & EPOLLIN.rawValue != 0, connections[fd] === c { onReadable(c) }
+                        if let tls = c.tls, tls.handshaking {
+                            advanceHandshake(c)
+                            continue
+                        }
+                        if ev & EPOLLOUT.rawValue != 0 {
+                            flush(c)
+                            if connections[fd] === c, c.tls?.readWantsWrite == true { onReadable(c) }
+                        }
+                        if ev & EPOLLIN.rawValue != 0, connections[fd] === c {
+                            if c.tls?.writeWantsRead == true { flush(c) }
+                            if connections[fd] === c, !c.readPaused || c.isClosing { onReadable(c) }
+                        }
                     }
                 }
             }
+            if acceptPausedUntil != 0, now >= acceptPausedUntil, listenFD >= 0 { resumeAccepting() }
             while !afterEvents.isEmpty {
                 let work = afterEvents
                 afterEvents.removeAll(keepingCapacity: true)
@@ -145,84 +162,74 @@ final class EventLoop: @unchecked Sendable {
         }
         close(epfd)
         close(wakeFD)
+        if spareFD >= 0 { close(spareFD) }
     }
 
-    private func refreshDate() {
+    func refreshDate() {
         if now - dateStamp >= 500 || dateStamp == 0 {
             date = Array(Socket.httpDate().utf8)
             dateStamp = now
         }
     }
 
-    private func acceptAll() {
-        while true {
-            let fd = Socket.accept(listenFD)
-            if fd < 0 { return }
-            Socket.setNoDelay(fd)
-            let id = nextID
-            nextID += 1
-            if shared.open.load(ordering: .relaxed) >= config.maxConnections {
-                let c = Connection(fd: fd, id: id, limits: limits, now: now, counted: false)
-                connections[fd] = c
-                setInterest(c, EPOLLIN.rawValue, add: true)
-                refreshDate()
-                let r = HTTPResponse.error(503, "too many connections", headers: [("Retry-After", String(config.retryAfterSeconds))])
-                r.serialize(into: &c.output, date: date, close: true, headOnly: false)
-                c.closeAfterWrite = true
-                flush(c)
-                continue
-            }
-            shared.open.add(1, ordering: .relaxed)
-            let c = Connection(fd: fd, id: id, limits: limits, now: now, counted: true)
-            connections[fd] = c
-            setInterest(c, EPOLLIN.rawValue, add: true)
-        }
-    }
-
-    private func setInterest(_ c: Connection, _ events: UInt32, add: Bool = false) {
+    func setInterest(_ c: Connection, _ events: UInt32, add: Bool = false) {
         guard add || events != c.interest else { return }
         var ev = epoll_event()
-        ev.events = events | EPOLLRDHUP.rawValue
+        // Peer half-close is only of interest while reading: reported level-triggered to a
+        // connection that is not reading, it would wake the loop without end.
+        ev.events = events & EPOLLIN.rawValue != 0 ? events | EPOLLRDHUP.rawValue : events
         ev.data.fd = c.fd
         epoll_ctl(epfd, add ? EPOLL_CTL_ADD : EPOLL_CTL_MOD, c.fd, &ev)
         c.interest = events
     }
 
-    private func updateInterest(_ c: Connection) {
+    func updateInterest(_ c: Connection) {
+        if c.pendingOutput >= config.outputHighWater { c.readPaused = true }
         var want: UInt32 = 0
         // Keep reading while a handler works (pipelined bytes wait in the buffer), unless the
-        // buffer is already as large as any request may be.
-        if !c.peerClosed && c.parser.bufferedCount <= config.maxHeadBytes + config.maxBodyBytes + 65_536 { want |= EPOLLIN.rawValue }
-        if c.outputOffset < c.output.count { want |= EPOLLOUT.rawValue }
+        // buffer is already as large as any request may be, or the client is not reading
+        // its answers.
+        if !c.peerClosed && (!c.readPaused || c.isClosing)
+            && c.parser.bufferedCount <= config.maxHeadBytes + config.maxBodyBytes + 65_536 { want |= EPOLLIN.rawValue }
+        if c.pendingOutput > 0 || c.tls?.readWantsWrite == true { want |= EPOLLOUT.rawValue }
+        if c.tls?.writeWantsRead == true { want |= EPOLLIN.rawValue }
         setInterest(c, want)
     }
 
-    private func onReadable(_ c: Connection) {
-        let n = scratch.withUnsafeMutableBytes { recv(c.fd, $0.baseAddress, $0.count, 0) }
-        if n > 0 {
-            c.lastActivity = now
-            c.lastProgress = now
-            if c.isClosing { return }
-            scratch.withUnsafeBytes { c.parser.feed(UnsafeRawBufferPointer(rebasing: $0[0..<n])) }
-            if case .idle = c.phase { c.phase = .head(since: now) }
-            process(c)
-            flush(c)
-        } else if n == 0 {
-            if c.isClosing || (c.output.isEmpty && !c.isInFlight && !c.parser.hasPartialInput) {
+    func onReadable(_ c: Connection) {
+        repeat {
+            let result = scratch.withUnsafeMutableBytes { c.isClosing ? c.receiveRaw(into: $0) : c.receive(into: $0) }
+            switch result {
+            case .done(let n):
+                c.lastActivity = now
+                c.lastProgress = now
+                if c.isClosing { return }
+                scratch.withUnsafeBytes { c.parser.feed(UnsafeRawBufferPointer(rebasing: $0[0..<n])) }
+                process(c)
+                flush(c)
+            case .closed:
+                if c.isClosing || (c.output.isEmpty && !c.isInFlight && !c.parser.hasPartialInput) {
+                    closeConnection(c)
+                    return
+                }
+                c.peerClosed = true
+                process(c)
+                flush(c)
+                if connections[c.fd] === c, !c.isInFlight, c.outputOffset >= c.output.count { closeConnection(c) }
+                return
+            case .wouldBlock:
+                if c.tls?.readWantsWrite == true { updateInterest(c) }
+                return
+            case .failed:
                 closeConnection(c)
                 return
             }
-            c.peerClosed = true
-            process(c)
-            flush(c)
-            if connections[c.fd] === c, !c.isInFlight, c.outputOffset >= c.output.count { closeConnection(c) }
-        } else if errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR {
-            closeConnection(c)
-        }
+            // Decrypted bytes left inside libssl raise no epoll event: read them now.
+        } while connections[c.fd] === c && !c.readPaused && c.tls?.hasBufferedInput == true
     }
 
     /// Parses and answers as many buffered requests as possible, strictly in order.
-    private func process(_ c: Connection) {
+    func process(_ c: Connection) {
         while !c.closeAfterWrite {
             switch c.phase {
             case .closing, .inFlight:
@@ -232,9 +239,14 @@ final class EventLoop: @unchecked Sendable {
                     c.phase = .idle
                     return
                 }
+                // Answers the client has not read yet: no new request until they drain.
+                if c.readPaused || c.pendingOutput >= config.outputHighWater {
+                    c.readPaused = true
+                    return
+                }
                 switch c.parser.nextHead() {
                 case .incomplete:
-                    if case .idle = c.phase { c.phase = .head(since: now) }
+                    if case .idle = c.phase { c.phase = .head(since: c.sawHead ? now : c.acceptedAt) }
                     return
                 case .failure(let f):
                     queue(c, HTTPResponse.error(f.status, f.reason), head: nil, forceClose: true)
@@ -263,7 +275,8 @@ final class EventLoop: @unchecked Sendable {
 
     /// Decides what a request gets before its body is read, in SPEC order: route (404/405),
     /// then size (413, from Content-Length), then the route's own pre-check.
-    private func startBody(_ c: Connection, _ head: HTTPRequestHead) {
+    func startBody(_ c: Connection, _ head: HTTPRequestHead) {
+        c.sawHead = true
         var early: HTTPResponse?
         var route: Router.Route?
         var params: [String: String] = [:]
@@ -297,7 +310,7 @@ final class EventLoop: @unchecked Sendable {
         c.phase = .body(head: head, route: route, parameters: params, early: early)
     }
 
-    private func dispatch(_ c: Connection, route: Router.Route, request: HTTPRequest, parameters: [String: String]) {
+    func dispatch(_ c: Connection, route: Router.Route, request: HTTPRequest, parameters: [String: String]) {
         var request = request
         request.parameters = parameters
         request.route = route.pattern
@@ -313,54 +326,75 @@ final class EventLoop: @unchecked Sendable {
         }
     }
 
-    private func complete(_ c: Connection, _ response: HTTPResponse) {
+    func complete(_ c: Connection, _ response: HTTPResponse) {
         guard case .inFlight(let head, let pattern) = c.phase else { return }
         shared.observe(pattern, head.method, response.status)
         c.phase = .idle
         queue(c, response, head: head)
     }
 
-    private func queue(_ c: Connection, _ response: HTTPResponse, head: HTTPRequestHead?, forceClose: Bool = false) {
+    func queue(_ c: Connection, _ response: HTTPResponse, head: HTTPRequestHead?, forceClose: Bool = false) {
         refreshDate()
         let close = forceClose || draining || head.map { !$0.keepAlive } ?? true || (c.peerClosed && !c.parser.hasPartialInput)
-        if head == nil { shared.observe("unmatched", "-", response.status) }
+        if head == nil { shared.observe("unmatched", "other", response.status) }
+        // Bytes already sent are dropped before they can pile up in front of new answers.
+        if c.outputOffset >= 65_536 {
+            c.output.removeSubrange(0..<c.outputOffset)
+            c.outputOffset = 0
+        }
         response.serialize(into: &c.output, date: date, close: close, headOnly: head?.method == "HEAD")
         if close { c.closeAfterWrite = true }
+        shared.notePending(c.pendingOutput)
     }
 
-    private func flush(_ c: Connection) {
-        while c.outputOffset < c.output.count {
-            let n = c.output.withUnsafeBytes { buf in
-                send(c.fd, buf.baseAddress! + c.outputOffset, buf.count - c.outputOffset, Int32(MSG_NOSIGNAL))
-            }
-            if n > 0 {
-                c.outputOffset += n
-            } else if n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK) {
-                updateInterest(c)
-                return
-            } else if n < 0 && errno == EINTR {
-                continue
-            } else {
-                closeConnection(c)
-                return
-            }
+    func flush(_ c: Connection) {
+        while true {
+            guard writeOut(c) else { return }
+            // Drained below the low-water mark: answer the requests waiting in the buffer.
+            guard c.readPaused, c.pendingOutput <= config.outputLowWater else { break }
+            c.readPaused = false
+            let before = c.output.count
+            process(c)
+            guard connections[c.fd] === c else { return }
+            if c.output.count == before { break }
         }
-        c.output.removeAll(keepingCapacity: true)
-        c.outputOffset = 0
-        if c.closeAfterWrite && !c.isClosing {
-            if c.peerClosed {
-                closeConnection(c)
-                return
+        if c.pendingOutput == 0 {
+            c.output.removeAll(keepingCapacity: c.output.capacity <= 65_536)
+            c.outputOffset = 0
+            if c.closeAfterWrite && !c.isClosing {
+                if c.peerClosed {
+                    closeConnection(c)
+                    return
+                }
+                // Lingering close: stop sending, read and drop until the peer closes, so
+                // unread input cannot turn into a reset that destroys the response.
+                c.tls?.close()
+                shutdown(c.fd, Int32(SHUT_WR))
+                c.phase = .closing(since: now)
             }
-            // Lingering close: stop sending, read and drop until the peer closes, so
-            // unread input cannot turn into a reset that destroys the response.
-            shutdown(c.fd, Int32(SHUT_WR))
-            c.phase = .closing(since: now)
         }
         if connections[c.fd] === c { updateInterest(c) }
     }
 
-    private func processMailbox() {
+    /// Sends what the transport takes now; false when that closed the connection.
+    func writeOut(_ c: Connection) -> Bool {
+        while c.outputOffset < c.output.count {
+            let result = c.output.withUnsafeBytes { c.transmit(UnsafeRawBufferPointer(rebasing: $0[c.outputOffset...])) }
+            switch result {
+            case .done(let n):
+                c.outputOffset += n
+                c.lastActivity = now
+            case .wouldBlock:
+                return true
+            case .closed, .failed:
+                closeConnection(c)
+                return false
+            }
+        }
+        return true
+    }
+
+    func processMailbox() {
         let items = mailbox.withLock { box -> [(fd: Int32, id: UInt64, response: HTTPResponse)] in
             let out = box
             box.removeAll(keepingCapacity: true)
@@ -373,19 +407,25 @@ final class EventLoop: @unchecked Sendable {
     }
 
     /// Sends a late response, then carries on with any pipelined requests.
-    private func finish(_ c: Connection, _ response: HTTPResponse) {
+    func finish(_ c: Connection, _ response: HTTPResponse) {
         complete(c, response)
         process(c)
         flush(c)
         if connections[c.fd] === c, c.peerClosed, !c.isInFlight, c.output.isEmpty { closeConnection(c) }
     }
 
-    private func sweep() {
+    func sweep() {
         refreshDate()
         for c in Array(connections.values) {
             switch c.phase {
             case .idle:
-                if draining || now - c.lastActivity > UInt64(config.idleTimeout * 1000) { closeConnection(c) }
+                if draining || now - c.lastActivity > UInt64(config.idleTimeout * 1000) {
+                    closeConnection(c)
+                } else if !c.sawHead && now - c.acceptedAt > UInt64(config.headTimeout * 1000) {
+                    // Connected and silent (or stuck in its TLS handshake): SPEC §4 gives it
+                    // the head timeout from accept; there is nothing to answer.
+                    closeConnection(c)
+                }
             case .head(let since):
                 if now - since > UInt64(config.headTimeout * 1000) {
                     queue(c, .error(408, "request head not received in time"), head: nil, forceClose: true)
@@ -404,7 +444,7 @@ final class EventLoop: @unchecked Sendable {
         }
     }
 
-    private func beginDrain() {
+    func beginDrain() {
         draining = true
         drainDeadline = now + UInt64(config.drainTimeout * 1000)
         epoll_ctl(epfd, EPOLL_CTL_DEL, listenFD, nil)
@@ -418,10 +458,12 @@ final class EventLoop: @unchecked Sendable {
         }
     }
 
-    private func closeConnection(_ c: Connection) {
+    func closeConnection(_ c: Connection) {
         guard connections[c.fd] === c else { return }
         connections[c.fd] = nil
         epoll_ctl(epfd, EPOLL_CTL_DEL, c.fd, nil)
+        c.tls?.close()
+        c.tls = nil
         close(c.fd)
         if c.counted { shared.open.subtract(1, ordering: .relaxed) }
     }
@@ -430,9 +472,23 @@ final class EventLoop: @unchecked Sendable {
 /// State shared by all loops of one server.
 final class ServerShared: Sendable {
     let open = Atomic<Int>(0)
+    /// The most unsent output one connection has held (what the high-water mark bounds).
+    let peakPending = Atomic<Int>(0)
+    /// The certificate and key new connections get; replaced by `reloadTLS`.
+    let tls = Mutex<TLSContext?>(nil)
     let observer: (@Sendable (String, String, Int) -> Void)?
 
     init(observer: (@Sendable (String, String, Int) -> Void)?) { self.observer = observer }
 
-    func observe(_ route: String, _ method: String, _ status: Int) { observer?(route, method, status) }
+    /// Metric labels come from fixed sets whatever a client sends.
+    func observe(_ route: String, _ method: String, _ status: Int) { observer?(route, MetricLabel.method(method), status) }
+
+    func notePending(_ bytes: Int) {
+        var seen = peakPending.load(ordering: .relaxed)
+        while bytes > seen {
+            let (exchanged, current) = peakPending.compareExchange(expected: seen, desired: bytes, ordering: .relaxed)
+            if exchanged { return }
+            seen = current
+        }
+    }
 }

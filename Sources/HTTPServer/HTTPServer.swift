@@ -20,7 +20,9 @@ public final class HTTPServer: @unchecked Sendable {
     /// The bound port (useful with port 0).
     public private(set) var port: Int = 0
 
-    /// `observer` sees every response: (route pattern or "unmatched", method, status).
+    /// `observer` sees every response: (route pattern or "unmatched", method, status). The
+    /// method is one of GET, HEAD, POST, PUT, DELETE, PATCH, OPTIONS or "other", so the
+    /// labels an observer makes of them are a fixed set.
     public init(configuration: ServerConfiguration, router: Router,
                 observer: (@Sendable (_ route: String, _ method: String, _ status: Int) -> Void)? = nil) {
         self.configuration = configuration
@@ -29,8 +31,13 @@ public final class HTTPServer: @unchecked Sendable {
     }
 
     /// Binds and starts the event loops; returns once the port accepts connections.
+    /// Throws `TLSSetupError` when TLS is configured and its files cannot be used.
     public func start() throws {
         signal(SIGPIPE, SIG_IGN)
+        if let files = configuration.tls {
+            let context = try TLSContext(files)
+            shared.tls.withLock { $0 = context }
+        }
         let count = configuration.loops > 0 ? configuration.loops : max(1, ProcessInfo.processInfo.activeProcessorCount)
         let first = try Socket.listen(host: configuration.host, port: configuration.port)
         port = first.port
@@ -47,6 +54,19 @@ public final class HTTPServer: @unchecked Sendable {
 
     /// Open client connections (across loops).
     public var openConnections: Int { shared.open.load(ordering: .relaxed) }
+
+    /// The most unsent response bytes any one connection has held since start: what
+    /// `outputHighWater` bounds (plus the one answer that crossed it).
+    public var peakConnectionOutput: Int { shared.peakPending.load(ordering: .relaxed) }
+
+    /// Re-reads the configured certificate and key: connections accepted from now on use
+    /// them, open ones carry on with the pair they began with. On an error the pair in
+    /// service stays. Nothing happens on a plain HTTP server.
+    public func reloadTLS() throws(TLSSetupError) {
+        guard let files = configuration.tls else { return }
+        let context = try TLSContext(files)
+        shared.tls.withLock { $0 = context }
+    }
 
     /// Stops accepting, lets in-flight requests finish (up to `drainTimeout`), closes
     /// everything and returns when every loop has exited.

@@ -44,6 +44,9 @@ public struct RequestParser {
     private var body: BodyState = .none
     private var collected: [UInt8] = []
     private var discarding = false
+    /// Chunk bytes of the current body dropped unread: bounded like a read body, or a
+    /// refused request could keep a connection busy for ever.
+    private var discarded = 0
 
     private enum BodyState {
         case none
@@ -129,6 +132,7 @@ public struct RequestParser {
                 body = .none
             }
             collected = []
+            discarded = 0
             return .head(head)
         case .failure(let f):
             return .failure(f)
@@ -179,7 +183,18 @@ public struct RequestParser {
             return bad("malformed HTTP version")
         }
         let target = String(decoding: targetBytes, as: UTF8.self)
-        guard target.hasPrefix("/") || target == "*" || target.hasPrefix("http://") || target.hasPrefix("https://") else {
+        // The origin-form part (`/path?query`) routing sees; absolute-form (RFC 9112 §3.2.2)
+        // is reduced to it after its authority is checked.
+        let local: Slice<UnsafeBufferPointer<UInt8>>
+        if targetBytes.first == UInt8(ascii: "/") || targetBytes.elementsEqual([UInt8(ascii: "*")]) {
+            local = targetBytes
+        } else if let rest = Self.afterScheme(targetBytes) {
+            let end = rest.firstIndex { $0 == UInt8(ascii: "/") || $0 == UInt8(ascii: "?") } ?? rest.endIndex
+            // An http(s) URI with an empty host is invalid (RFC 9110 §4.2.1); '@' (userinfo)
+            // is outside the host grammar, so it is refused too.
+            guard end > rest.startIndex, Authority.isValid(rest[rest.startIndex..<end]) else { return bad("invalid request target authority") }
+            local = rest[end...]
+        } else {
             return bad("invalid request target")
         }
 
@@ -209,6 +224,7 @@ public struct RequestParser {
         var contentLength: Int?
         var transferEncodings: [String] = []
         var hosts = 0
+        var badHost = false
         var connectionTokens: [String] = []
         var expect: String?
         for (name, value) in headers {
@@ -228,6 +244,7 @@ public struct RequestParser {
                 }
             case "host":
                 hosts += 1
+                if !Authority.isValid(value.utf8) { badHost = true }
             case "connection":
                 connectionTokens += value.split(separator: ",").map { $0.trimmingASCIISpaces().lowercased() }
             case "expect":
@@ -246,6 +263,7 @@ public struct RequestParser {
         if hosts > 1 { return bad("more than one Host header") }
         var refusal: HTTPRequestHead.Refusal?
         if version == .http11 && hosts == 0 { refusal = .init(status: 400, reason: "missing Host header") }
+        if badHost { refusal = .init(status: 400, reason: "invalid Host header") }
         let keepAlive: Bool
         if connectionTokens.contains("close") {
             keepAlive = false
@@ -257,17 +275,27 @@ public struct RequestParser {
         }
         let path: String
         let query: String?
-        if let q = target.firstIndex(of: "?") {
-            path = String(target[..<q])
-            query = String(target[target.index(after: q)...])
+        if let q = local.firstIndex(of: UInt8(ascii: "?")) {
+            path = q == local.startIndex ? "/" : String(decoding: local[local.startIndex..<q], as: UTF8.self)
+            query = String(decoding: local[(q + 1)...], as: UTF8.self)
         } else {
-            path = target
+            path = local.isEmpty ? "/" : String(decoding: local, as: UTF8.self)
             query = nil
         }
         return .success(HTTPRequestHead(
             method: String(decoding: methodBytes, as: UTF8.self), target: target, path: path, query: query, version: version,
             headers: headers, keepAlive: keepAlive, contentLength: contentLength, chunked: chunked,
             expectContinue: expect == "100-continue" && version == .http11, refusal: refusal))
+    }
+
+    /// What follows `http://` or `https://` (scheme in any case), or nil for another form.
+    static func afterScheme(_ t: Slice<UnsafeBufferPointer<UInt8>>) -> Slice<UnsafeBufferPointer<UInt8>>? {
+        for scheme in ["http://", "https://"] {
+            let s = Array(scheme.utf8)
+            guard t.count > s.count else { continue }
+            if zip(t, s).allSatisfy({ ($0 | 0x20) == $1 || ($0 == $1) }) { return t[(t.startIndex + s.count)...] }
+        }
+        return nil
     }
 
     /// The lower-cased name when it is one of the headers framing depends on, else "".
@@ -338,9 +366,10 @@ public struct RequestParser {
                 if size == 0 {
                     body = .trailers(bytes: 0)
                 } else {
-                    if !discarding && collected.count + size > limits.maxBodyBytes {
+                    if (discarding ? discarded : collected.count) + size > limits.maxBodyBytes {
                         return .failure(Failure(status: 413, reason: "body larger than \(limits.maxBodyBytes) bytes", close: true))
                     }
+                    if discarding { discarded += size }
                     body = .chunkData(remaining: size)
                 }
             case .chunkData(let remaining):

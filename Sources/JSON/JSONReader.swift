@@ -12,6 +12,12 @@ public struct JSONReader {
     /// The bytes being read; valid only inside `read(_:_:)`.
     @usableFromInline let bytes: UnsafeBufferPointer<UInt8>
     public private(set) var position: Int
+    /// Objects and arrays open around the current position.
+    private var depth = 0
+
+    /// How deeply objects and arrays may nest: deeper input is refused before it can
+    /// recurse (a hostile body must not exhaust an event loop's stack).
+    public static let maxDepth = 64
 
     init(_ bytes: UnsafeBufferPointer<UInt8>) {
         self.bytes = bytes
@@ -29,14 +35,28 @@ public struct JSONReader {
 
     public enum Kind: Sendable { case object, array, string, number, bool, null }
 
-    /// A syntax error with the byte offset where it was found.
+    /// Input the reader refuses, with the byte offset where it was found. A body nested
+    /// too deeply is refused like malformed syntax (callers answer both with 400).
     public struct SyntaxError: Error, CustomStringConvertible, Sendable {
+        public enum Kind: Sendable, Equatable {
+            case malformed
+            /// Objects and arrays nested deeper than `JSONReader.maxDepth`.
+            case tooDeep
+        }
+        public var kind: Kind = .malformed
         public var offset: Int
         public var message: String
         public var description: String { "invalid JSON at byte \(offset): \(message)" }
     }
 
     func fail(_ message: String) -> SyntaxError { SyntaxError(offset: position, message: message) }
+
+    private mutating func enter() throws {
+        guard depth < Self.maxDepth else {
+            throw SyntaxError(kind: .tooDeep, offset: position, message: "nested deeper than \(Self.maxDepth) levels")
+        }
+        depth += 1
+    }
 
     mutating func skipSpace() {
         while position < bytes.count {
@@ -78,6 +98,8 @@ public struct JSONReader {
     /// Reads an object, calling `field` with each key; the callee must read or skip the value.
     public mutating func readObject(_ field: (inout JSONReader, JSONKey) throws -> Void) throws {
         try expect(UInt8(ascii: "{"))
+        try enter()
+        defer { depth -= 1 }
         skipSpace()
         if position < bytes.count, bytes[position] == UInt8(ascii: "}") { position += 1; return }
         while true {
@@ -98,6 +120,8 @@ public struct JSONReader {
     /// Reads an array, calling `element` for each item; the callee must read or skip it.
     public mutating func readArray(_ element: (inout JSONReader) throws -> Void) throws {
         try expect(UInt8(ascii: "["))
+        try enter()
+        defer { depth -= 1 }
         skipSpace()
         if position < bytes.count, bytes[position] == UInt8(ascii: "]") { position += 1; return }
         while true {

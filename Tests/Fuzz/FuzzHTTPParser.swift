@@ -10,10 +10,13 @@ func outcomes(_ chunks: [[UInt8]]) -> [String] {
         p.feed(chunk)
         while true {
             if let h = head {
-                switch p.readBody() {
+                // Refused requests have their bodies discarded, bounded like read ones.
+                switch p.readBody(discard: h.refusal != nil) {
                 case .incomplete: continue loop
                 case .failure(let f): out.append("fail \(f.status) \(f.close)"); break loop
-                case .complete(let b): out.append("req \(h.method) \(h.target) \(b.count) \(h.keepAlive)"); head = nil
+                case .complete(let b):
+                    out.append("req \(h.method) \(h.target) \(h.path) \(h.query ?? "-") \(h.refusal?.status ?? 0) \(b.count) \(h.keepAlive)")
+                    head = nil
                 }
             } else {
                 switch p.nextHead() {

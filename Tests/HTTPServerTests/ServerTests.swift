@@ -6,7 +6,11 @@ import Testing
 /// The server over real sockets on 127.0.0.1: limits, statuses, keep-alive, pipelining,
 /// chunked bodies, 100-continue, timeouts, the connection cap and graceful shutdown.
 @Suite(.serialized) struct ServerTests {
-    static func makeServer(_ tweak: (inout ServerConfiguration) -> Void = { _ in }) throws -> HTTPServer {
+    /// The size of a `/big/{n}` answer's body.
+    static let bigBody = 16 * 1024
+
+    static func makeServer(_ tweak: (inout ServerConfiguration) -> Void = { _ in },
+                           observer: (@Sendable (String, String, Int) -> Void)? = nil) throws -> HTTPServer {
         var config = ServerConfiguration()
         config.port = 0
         config.loops = 2
@@ -18,6 +22,12 @@ import Testing
         var router = Router()
         router.on("GET", "/hello") { _ in HTTPResponse(status: 200, text: "hi") }
         router.on("POST", "/echo") { req in HTTPResponse(status: 200, body: req.body) }
+        router.on("GET", "/query") { req in HTTPResponse(status: 200, text: req.head.query ?? "-") }
+        router.on("GET", "/big/{n}") { req in
+            var body = Array("\(req.parameters["n"] ?? "")\n".utf8)
+            body += [UInt8](repeating: UInt8(ascii: "."), count: bigBody - body.count)
+            return HTTPResponse(status: 200, body: body)
+        }
         router.on("HEAD", "/hook") { _ in HTTPResponse(status: 200) }
         router.on("POST", "/hook", precheck: { _, _ in nil }) { _ in HTTPResponse(status: 200, text: "stored") }
         router.on("POST", "/guarded/{name}", precheck: { _, p in p["name"] == "ok" ? nil : .error(404, "unknown") }) { req in
@@ -29,7 +39,7 @@ import Testing
                 res.send(HTTPResponse(status: 200, text: "slow \(ms)"))
             }
         }
-        let server = HTTPServer(configuration: config, router: router)
+        let server = HTTPServer(configuration: config, router: router, observer: observer)
         try server.start()
         return server
     }

@@ -57,4 +57,37 @@ import Testing
         #expect(JSONWriter.quote("a\"b\\c\n\u{01}é") == #""a\"b\\c\n\u0001é""#)
         #expect(JSONWriter.quote(nil as String?) == "null")
     }
+
+    /// `depth` arrays (or objects holding one key) nested around `0`.
+    static func nested(_ depth: Int, objects: Bool = false) -> [UInt8] {
+        let (open, close) = objects ? ("{\"k\":", "}") : ("[", "]")
+        return Array((String(repeating: open, count: depth) + "0" + String(repeating: close, count: depth)).utf8)
+    }
+
+    static func refusedAsTooDeep(_ error: any Error) -> Bool { (error as? JSONReader.SyntaxError)?.kind == .tooDeep }
+
+    @Test(arguments: [false, true]) func nestingUpTo64LevelsIsReadAnd65IsRefused(objects: Bool) throws {
+        let ok = Self.nested(64, objects: objects)
+        try JSONReader.read(ok) { r in
+            try r.skipValue()
+            try r.expectEnd()
+        }
+        #expect(try JSONValue.parse(ok) != .null)
+        let deep = Self.nested(65, objects: objects)
+        #expect { try JSONReader.read(deep) { r in try r.skipValue() } } throws: { Self.refusedAsTooDeep($0) }
+        #expect { try JSONValue.parse(deep) } throws: { Self.refusedAsTooDeep($0) }
+    }
+
+    @Test func depthIsCountedAcrossSiblingsNotAccumulated() throws {
+        // 1000 sibling arrays each 60 deep: the depth returns to zero after each one.
+        let one = String(repeating: "[", count: 60) + String(repeating: "]", count: 60)
+        let text = "[" + Array(repeating: one, count: 1000).joined(separator: ",") + "]"
+        try JSONReader.read(Array(text.utf8)) { r in try r.skipValue() }
+    }
+
+    @Test(arguments: [false, true]) func aHundredThousandLevelsAreRefusedWithoutCrashing(objects: Bool) {
+        let body = Self.nested(100_000, objects: objects)
+        #expect { try JSONReader.read(body) { r in try r.skipValue() } } throws: { Self.refusedAsTooDeep($0) }
+        #expect { try JSONValue.parse(body) } throws: { Self.refusedAsTooDeep($0) }
+    }
 }

@@ -68,6 +68,13 @@ final class Service: @unchecked Sendable {
         sc.idleTimeout = Double(config.http.idleTimeout)
         sc.drainTimeout = Double(config.http.drainTimeout)
         sc.loops = config.http.loops
+        sc.tls = config.tls.map { .init(certificateFile: $0.certFile, keyFile: $0.keyFile) }
+        let limit = HTTPServer.raiseDescriptorLimit(toFit: sc.maxConnections)
+        if limit.after != limit.before {
+            log.info("raised the open file limit", ["from": String(limit.before), "to": String(limit.after)])
+        } else if limit.after < sc.maxConnections {
+            log.warn("open file limit below http.max_connections", ["limit": String(limit.after)])
+        }
         let metrics = self.metrics
         let server = HTTPServer(configuration: sc, router: Routes(service: self).router()) { route, method, status in
             metrics.increment("usersync_http_requests_total", [("route", route), ("method", method), ("status", String(status))])
@@ -81,10 +88,23 @@ final class Service: @unchecked Sendable {
         self.pruner = pruner
         configStamp = Self.stamp(configPath)
         ready = true
-        log.info("listening", ["address": "\(sc.host):\(server.port)", "tenants": String(config.tenants.count)])
+        log.info("listening", ["address": "\(sc.host):\(server.port)", "tenants": String(config.tenants.count),
+                               "scheme": sc.tls == nil ? "http" : "https"])
     }
 
     var port: Int { server?.port ?? 0 }
+
+    /// Re-reads the certificate and key for new connections (open ones keep theirs); on
+    /// an error the pair in service stays.
+    func reloadTLS(reason: String) {
+        guard let server, server.configuration.tls != nil else { return }
+        do {
+            try server.reloadTLS()
+            log.info("tls certificate reloaded", ["reason": reason])
+        } catch {
+            log.error("tls certificate rejected; keeping the previous one", ["reason": reason, "error": "\(error)"])
+        }
+    }
 
     /// Stops accepting, drains in-flight requests, then stops writers, appliers and schedulers.
     func stop() {
@@ -98,6 +118,7 @@ final class Service: @unchecked Sendable {
 
     /// Re-reads the config file; keeps the old config when the new one is invalid.
     func reload(reason: String) {
+        reloadTLS(reason: reason)
         let fresh: UsersyncConfig
         do {
             fresh = try UsersyncConfig.load(path: configPath, desks: DeskRegistry.all)
@@ -107,8 +128,8 @@ final class Service: @unchecked Sendable {
         }
         configStamp = Self.stamp(configPath)
         let previous = lock.withLock { config }
-        if fresh.listen != previous.listen || fresh.http != previous.http {
-            log.warn("listen and http settings change only on restart", ["reason": reason])
+        if fresh.listen != previous.listen || fresh.http != previous.http || fresh.tls != previous.tls {
+            log.warn("listen, http and tls paths change only on restart", ["reason": reason])
         }
         do {
             try apply(fresh, previous: previous)
