@@ -3,13 +3,17 @@
 enum Queries {
     static let userColumns = "id, name, email, username, external_id, status, deactivated_by, reason, origin, status_before_deactivation, created_at, updated_at"
 
-    /// A link with its user: user columns 0–11, snapshot columns 12–19.
+    /// A link with its user: user columns 0–11, snapshot columns 12–19, then whether the
+    /// user has links to other sources (20).
     private static let linkedColumns = """
         u.id, u.name, u.email, u.username, u.external_id, u.status, u.deactivated_by, u.reason, u.origin,
         u.status_before_deactivation, u.created_at, u.updated_at,
-        l.name, l.email, l.role, l.custom_role, l.active, l.suspended, l.source_updated_at, l.custom_role_name
+        l.name, l.email, l.role, l.custom_role, l.active, l.suspended, l.source_updated_at, l.custom_role_name,
+        EXISTS (SELECT 1 FROM links o WHERE o.user_id = l.user_id AND o.source != l.source)
         FROM links l JOIN users u ON u.id = l.user_id WHERE l.source = ?
         """
+    static let otherLinks = SQL("SELECT source, out_reason FROM links WHERE user_id = ? AND source != ? ORDER BY source")
+    static let setLinkOut = SQL("UPDATE links SET out_reason = ? WHERE source = ? AND source_user_id = ?")
     static let linkedUser = SQL("SELECT \(linkedColumns) AND l.source_user_id = ?")
     /// `linkedUser` for many source users (source user id first): append `?,?,…)`.
     static let linkedUsersPrefix = "SELECT l.source_user_id, \(linkedColumns) AND l.source_user_id IN ("

@@ -154,7 +154,10 @@ extension TenantDirectory {
         }
         var applied = 0
         for (source, sid, userID, reason) in rows {
-            if let user = try fetchUser(db, id: userID), let after = Rules.deactivated(user, reason: reason) {
+            let kind = SourceKind(rawValue: source) ?? SourceKind.allCases[0]
+            let view = DirectoryView(otherLinks: try otherLinks(db, userID: userID, source: kind))
+            if let user = try fetchUser(db, id: userID),
+               let after = Rules.deactivated(user, reason: reason, view: view, source: kind) {
                 try updateUser(db, from: user, to: after, action: "deactivated", cause: cause)
                 applied += 1
             }

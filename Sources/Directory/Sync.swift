@@ -34,9 +34,16 @@ private struct Batch {
     var deactivationsExist: Bool
     var conflictsExist: Bool
     /// Links (with their users) of the batch's source users, read in one query up front.
-    var prefetched: [String: (link: Link, user: LocalUser)] = [:]
+    var prefetched: [String: Linked] = [:]
     /// Source users already handled in this batch: their prefetched rows may be stale.
     var handled: Set<String> = []
+}
+
+/// A link, the local user it points to, and whether that user is linked to other sources.
+struct Linked {
+    var link: Link
+    var user: LocalUser
+    var hasOtherLinks: Bool
 }
 
 extension TenantDirectory {
@@ -118,7 +125,7 @@ extension TenantDirectory {
     }
 
     /// The link of a source user and the local user it points to, in one lookup.
-    func fetchLinked(_ db: Connection, source: SourceKind, sourceUserID: String) throws -> (link: Link, user: LocalUser)? {
+    func fetchLinked(_ db: Connection, source: SourceKind, sourceUserID: String) throws -> Linked? {
         try db.first(Queries.linkedUser, source.rawValue, sourceUserID) { r in
             Self.linked(r, offset: 0, source: source, sourceUserID: sourceUserID)
         }
@@ -141,8 +148,8 @@ extension TenantDirectory {
     }
 
     /// The links (and users) of many source users in one query.
-    private func prefetchLinked(_ db: Connection, source: SourceKind, _ ids: [String]) throws -> [String: (link: Link, user: LocalUser)] {
-        var out: [String: (link: Link, user: LocalUser)] = [:]
+    private func prefetchLinked(_ db: Connection, source: SourceKind, _ ids: [String]) throws -> [String: Linked] {
+        var out: [String: Linked] = [:]
         out.reserveCapacity(ids.count)
         let sql = Queries.linkedUsersPrefix + Array(repeating: "?", count: ids.count).joined(separator: ",") + ")"
         _ = try db.query(sql, arguments: [source.rawValue] + ids) { r in
@@ -152,13 +159,19 @@ extension TenantDirectory {
         return out
     }
 
-    static func linked(_ r: Row, offset o: Int32, source: SourceKind, sourceUserID: String) -> (link: Link, user: LocalUser) {
+    static func linked(_ r: Row, offset o: Int32, source: SourceKind, sourceUserID: String) -> Linked {
         let user = localUser(r, offset: o)
         let snapshot = r.isNull(o + 12) ? nil : LinkSnapshot(
             name: r.text(o + 12), email: r.optionalText(o + 13), role: r.text(o + 14), customRole: r.optionalText(o + 15),
             customRoleName: r.optionalText(o + 19), active: r.bool(o + 16), suspended: r.bool(o + 17),
             updatedAt: r.optionalInt(o + 18).map(Timestamp.init(nanoseconds:)))
-        return (Link(source: source, sourceUserID: sourceUserID, userID: user.id, snapshot: snapshot), user)
+        return Linked(link: Link(source: source, sourceUserID: sourceUserID, userID: user.id, snapshot: snapshot), user: user,
+                      hasOtherLinks: r.bool(o + 20))
+    }
+
+    /// The links of `userID` to sources other than `source`, for the two-desk rule.
+    func otherLinks(_ db: Connection, userID: Int64, source: SourceKind) throws -> [OtherLink] {
+        try db.query(Queries.otherLinks, userID, source.rawValue) { r in OtherLink(source: r.sourceKind(0), outReason: r.optionalText(1)) }
     }
 
     func candidates(_ db: Connection, _ q: MatchQuery, source: SourceKind) throws -> MatchCandidates {
@@ -184,7 +197,7 @@ extension TenantDirectory {
         let settings = batch.settings
         let source = settings.source
         let sid = e.observation.sourceUserID
-        let found: (link: Link, user: LocalUser)?
+        let found: Linked?
         if batch.prefetched.isEmpty || batch.handled.contains(sid) {
             found = try fetchLinked(db, source: source, sourceUserID: sid)
         } else {
@@ -193,6 +206,9 @@ extension TenantDirectory {
         if !batch.prefetched.isEmpty { batch.handled.insert(sid) }
         let linked = found?.user
         var view = DirectoryView(link: found?.link, linkedUser: linked)
+        if let found, found.hasOtherLinks {
+            view.otherLinks = try otherLinks(db, userID: found.user.id, source: source)
+        }
         if case .seen(let u) = e.observation {
             if linked == nil && settings.scope.exclusion(of: u) == nil {
                 view.candidates = try candidates(db, MatchQuery(for: u, identifier: settings.identifier), source: source)
@@ -234,6 +250,9 @@ extension TenantDirectory {
             try db.run(Queries.touchLink, batch.touchedNS, source.rawValue, sid)
         }
 
+        if let out = d.linkOut, found != nil || d.create != nil || d.linkTo != nil {
+            try db.run(Queries.setLinkOut, out, source.rawValue, sid)
+        }
         if var after = d.update, let b = before {
             if case .deferred(let runID) = batch.mode, after.status == .deactivated, b.status != .deactivated, let uid = userID {
                 try db.run(Queries.deferDeactivation, source.rawValue, sid, uid, runID, after.reason ?? "deactivated in source")

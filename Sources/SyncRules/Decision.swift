@@ -13,6 +13,9 @@ public struct Decision: Sendable, Equatable {
     public var conflict: Conflict?
     /// Whether this observation settled the source user, clearing conflicts recorded for it.
     public var settles: Bool
+    /// What the link should record about this source's view of the user: `.some(nil)` in
+    /// scope, `.some(reason)` dropped for `reason`, nil unchanged.
+    public var linkOut: String??
     public var effects: Effects
 
     public init(create: NewLocalUser? = nil, linkTo: Int64? = nil, update: LocalUser? = nil,

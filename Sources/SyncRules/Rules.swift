@@ -14,11 +14,14 @@ public enum Rules {
         case .removed(_, let at, let reason):
             return gone(at: at, reason: reason, view: view)
         case .missingFromListing:
-            guard view.link != nil, let local = view.linkedUser else { return .ignored }
-            if let after = deactivated(local, reason: "missing from source") {
-                return Decision(update: after, effects: [.deactivated])
+            guard let link = view.link, let local = view.linkedUser else { return .ignored }
+            var decision = Decision(effects: [.unchanged])
+            decision.linkOut = .some("missing from source")
+            if let after = deactivated(local, reason: "missing from source", view: view, source: link.source) {
+                decision.update = after
+                decision.effects = [.deactivated]
             }
-            return Decision(effects: [.unchanged])
+            return decision
         }
     }
 
@@ -33,14 +36,30 @@ public enum Rules {
             if let at { snapshot.updatedAt = at }
             if snapshot != link.snapshot { decision.snapshot = snapshot }
         }
-        if let after = deactivated(local, reason: reason) {
+        decision.linkOut = .some(reason)
+        if let after = deactivated(local, reason: reason, view: view, source: view.link?.source) {
             decision.update = after
             decision.effects = [.deactivated]
         } else {
-            decision.update = strengthened(local, reason: reason)
+            decision.update = strengthened(local, reason: combined(reason, view: view, source: view.link?.source))
             decision.effects = [.unchanged]
         }
         return decision
+    }
+
+    /// The user deactivated by sync because `source` dropped them for `reason`, unless
+    /// another linked source still has them active and in scope; the reason then names
+    /// every source's.
+    public static func deactivated(_ user: LocalUser, reason: String, view: DirectoryView, source: SourceKind?) -> LocalUser? {
+        guard view.otherLinks.allSatisfy({ $0.outReason != nil }) else { return nil }
+        return deactivated(user, reason: combined(reason, view: view, source: source))
+    }
+
+    /// `reason` alone for a user of one source; `zendesk: …; intercom: …` for a user of several.
+    static func combined(_ reason: String, view: DirectoryView, source: SourceKind?) -> String {
+        guard !view.otherLinks.isEmpty, let source else { return reason }
+        let all = [(source, reason)] + view.otherLinks.compactMap { o in o.outReason.map { (o.source, $0) } }
+        return all.sorted { $0.0.rawValue < $1.0.rawValue }.map { "\($0.0.rawValue): \($0.1)" }.joined(separator: "; ")
     }
 
     /// The user deactivated by sync with `reason`, or nil when it is already deactivated
@@ -87,21 +106,25 @@ public enum Rules {
         if let held = link.snapshot?.updatedAt, let now = user.updatedAt, now < held { return .stale }
         var decision = Decision(settles: true)
         var after = local
-        applyProfile(user, to: &after, view: view, decision: &decision)
+        // A person in two desks follows the most recent change: a source re-stating a name
+        // or email it already gave does not undo the other desk's newer one.
+        applyProfile(user, to: &after, view: view, decision: &decision, unchangedSince: view.otherLinks.isEmpty ? nil : link.snapshot)
 
         if local.status == .deactivated && local.deactivatedBy != .sync {
             // An admin's deactivation stands; profile updates above still apply.
         } else if let reason = settings.scope.exclusion(of: user) {
-            if let d = deactivated(local, reason: reason) {
+            decision.linkOut = .some(reason)
+            if let d = deactivated(local, reason: reason, view: view, source: settings.source) {
                 after.status = d.status
                 after.deactivatedBy = d.deactivatedBy
                 after.reason = d.reason
                 after.statusBeforeDeactivation = d.statusBeforeDeactivation
                 decision.effects.insert(.deactivated)
-            } else if let d = strengthened(local, reason: reason) {
+            } else if let d = strengthened(local, reason: combined(reason, view: view, source: settings.source)) {
                 after.reason = d.reason
             }
         } else if local.status == .deactivated {
+            decision.linkOut = .some(nil)
             var target = local.statusBeforeDeactivation ?? .pending
             if target == .deactivated || (target == .active && !view.seatFree) { target = .pending }
             after.status = target
@@ -109,6 +132,8 @@ public enum Rules {
             after.reason = nil
             after.statusBeforeDeactivation = nil
             decision.effects.insert(.restored)
+        } else {
+            decision.linkOut = .some(nil)
         }
 
         let snapshot = LinkSnapshot(user)
@@ -187,13 +212,13 @@ public enum Rules {
     /// Name and email follow the source whatever the status; an email another local
     /// user holds is a conflict, not an overwrite.
     private static func applyProfile(_ user: SourceUser, to after: inout LocalUser, view: DirectoryView,
-                                     decision: inout Decision) {
+                                     decision: inout Decision, unchangedSince previous: LinkSnapshot? = nil) {
         let name = user.name.trimmedSpaces
-        if !name.isEmpty && name != after.name {
+        if !name.isEmpty && name != after.name && name != previous?.name.trimmedSpaces {
             after.name = name
             decision.effects.insert(.renamed)
         }
-        if let email = user.email, !email.isEmpty, email != after.email {
+        if let email = user.email, !email.isEmpty, email != after.email, previous == nil || email != previous?.email {
             if let holder = view.emailHolder, holder.id != after.id {
                 decision.conflict = Conflict(kind: .emailTaken,
                                              detail: "email \(email) is already used by local user \(holder.id)",

@@ -23,13 +23,29 @@ public struct DirectoryView: Sendable, Equatable {
     public var emailHolder: LocalUser?
     /// Whether a licence seat is free (for a sync re-activation to `active`).
     public var seatFree: Bool
+    /// The linked user's links to other sources: each one's name and, when that source no
+    /// longer has the user active and in scope, why (SPEC §2, one person in two desks).
+    public var otherLinks: [OtherLink]
 
     public init(link: Link? = nil, linkedUser: LocalUser? = nil, candidates: MatchCandidates = .init(),
-                emailHolder: LocalUser? = nil, seatFree: Bool = true) {
+                emailHolder: LocalUser? = nil, seatFree: Bool = true, otherLinks: [OtherLink] = []) {
         self.link = link
         self.linkedUser = linkedUser
         self.candidates = candidates
         self.emailHolder = emailHolder
         self.seatFree = seatFree
+        self.otherLinks = otherLinks
+    }
+}
+
+/// Another source's link of the same local user.
+public struct OtherLink: Sendable, Equatable {
+    public var source: SourceKind
+    /// Why that source dropped the user; nil while it has them active and in scope.
+    public var outReason: String?
+
+    public init(source: SourceKind, outReason: String?) {
+        self.source = source
+        self.outReason = outReason
     }
 }
