@@ -67,10 +67,14 @@ struct Routes {
                 case .acknowledgedDisabled:
                     count("disabled")
                     res.send(.json(200, #"{"status":"disabled"}"#))
-                case .rejected(401, "signature does not match") where retrying && s.refreshStoredSecret(from: runtime.directory):
-                    // A secret stored by `zendesk install-webhook` since this runtime started.
-                    receive(retrying: false)
-                    if let writer = s.writer { res.afterCurrentEvents { writer.flush() } }
+                case .rejected(401, "signature does not match") where retrying:
+                    // Perhaps a secret stored by `zendesk install-webhook` since this runtime
+                    // started; looking it up reads the database, so not on the event loop.
+                    DispatchQueue.global().async {
+                        if s.refreshStoredSecret(from: runtime.directory) { return receive(retrying: false) }
+                        count("bad_signature")
+                        res.send(.error(401, "signature does not match"))
+                    }
                 case .rejected(let status, let reason):
                     count(status == 401 ? "bad_signature" : "bad_body")
                     res.send(.error(status, reason))
@@ -81,9 +85,8 @@ struct Routes {
                 }
             }
         }
+        // The tenant's writer thread stores the event and answers; the loop moves on.
         receive(retrying: true)
-        // Every delivery handled in this event-loop turn shares one commit.
-        if let writer = s.writer { res.afterCurrentEvents { writer.flush() } }
     }
 }
 

@@ -53,30 +53,47 @@ final class SourceRuntime: @unchecked Sendable {
 
     func stop() {
         scheduler?.stop()
-        writer?.stop()
         applier?.stop()
     }
 }
 
-/// One tenant while serving: its directory and its sources.
+/// One tenant while serving: its directory, its one inbox writer (a thread of its own,
+/// shared by its sources) and its sources.
 final class TenantRuntime: @unchecked Sendable {
     let config: TenantConfig
     let directory: TenantDirectory
+    let writer: InboxWriter?
     let sources: [SourceKind: SourceRuntime]
 
-    init(config: TenantConfig, directory: TenantDirectory, sources: [SourceKind: SourceRuntime]) {
+    init(config: TenantConfig, directory: TenantDirectory, writer: InboxWriter?, sources: [SourceKind: SourceRuntime]) {
         self.config = config
         self.directory = directory
+        self.writer = writer
         self.sources = sources
     }
 
-    func start() { for s in sources.values { s.start() } }
-    func stop() { for s in sources.values { s.stop() } }
+    func start() {
+        writer?.start()
+        for s in sources.values { s.start() }
+    }
+
+    /// The writer first: what it holds is stored before the appliers stop.
+    func stop() {
+        writer?.stop()
+        for s in sources.values { s.stop() }
+    }
 
     /// Builds the runtime; `justEnabled` sources run their import at once.
     static func make(_ t: TenantConfig, directory: TenantDirectory, justEnabled: Set<SourceKind>, events: EventRetries,
                      log: Log, metrics: Metrics) -> TenantRuntime {
         var sources: [SourceKind: SourceRuntime] = [:]
+        var tenantWriter: InboxWriter?
+        func sharedWriter() -> InboxWriter {
+            if let w = tenantWriter { return w }
+            let w = InboxWriter(directory: directory)
+            tenantWriter = w
+            return w
+        }
         if let z = t.zendesk {
             var secrets: [String] = []
             if let ref = z.webhookSecret {
@@ -106,7 +123,8 @@ final class TenantRuntime: @unchecked Sendable {
                                          if let latency { metrics.observe("usersync_apply_latency_seconds", [("tenant", t.id), ("source", "zendesk")], latency) }
                                      })
                 applier = a
-                writer = InboxWriter(directory: directory, onStored: { a.wake() })
+                writer = sharedWriter()
+                writer?.onStored(.zendesk) { a.wake() }
                 if let client {
                     scheduler = Scheduler(tenant: t.id, source: .zendesk, directory: directory, schedule: z.reconcile,
                                           runNow: justEnabled.contains(.zendesk), retryAfter: Int64(z.reconcile.retry),
@@ -119,6 +137,6 @@ final class TenantRuntime: @unchecked Sendable {
             sources[.zendesk] = SourceRuntime(kind: .zendesk, enabled: enabled, secrets: secrets, writer: writer,
                                               applier: applier, scheduler: scheduler)
         }
-        return TenantRuntime(config: t, directory: directory, sources: sources)
+        return TenantRuntime(config: t, directory: directory, writer: tenantWriter, sources: sources)
     }
 }
