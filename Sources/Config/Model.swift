@@ -14,6 +14,9 @@ public struct UsersyncConfig: Sendable, Equatable {
     public var events: EventRetries
     /// Keys the loader did not recognise; reported, not fatal.
     public var warnings: [String]
+    /// A second address for the admin API, `/metrics` and the OAuth routes; when set, the
+    /// `listen` port answers only webhooks and health, so it can face the internet alone.
+    public var adminListen: ListenAddress? = nil
 
     public func tenant(_ id: String) -> TenantConfig? { tenants.first { $0.id == id } }
 }

@@ -16,7 +16,7 @@ enum ZendeskCommands {
             let redirect = ctx.args.value("--redirect-url")
             let code = ctx.args.value("--code")
             try ctx.args.rejectUnknown()
-            let oauth = try SourceFactory(log: { console.error($0) }).oauth(tenant, redirect: redirect ?? defaultRedirect(ctx))
+            let oauth = try SourceFactory(log: { console.error($0) }).oauth(tenant, redirect: redirect ?? OAuthFlow.redirect(tenant, ctx.config))
             if let code {
                 let state = try directory.sourceState(.zendesk)
                 guard let verifier = state.oauthVerifier else {
@@ -30,6 +30,9 @@ enum ZendeskCommands {
                 console.print("Open this URL as a Zendesk admin and click Allow:\n\n  \(url)\n")
                 console.print("Then finish with: usersync zendesk connect --tenant \(tenant.id) --code CODE")
                 console.print("(or let `usersync serve` receive the callback at \(oauth.redirectURL)).")
+                let served = OAuthFlow.redirect(tenant, ctx.config)
+                let link = OAuthFlow.startLink(try SourceFactory(log: { _ in }).oauth(tenant, redirect: served), tenant: tenant.id, redirect: served)
+                console.print("\nOr let `usersync serve` start it; this link works for 10 minutes, without a token:\n\n  \(link)\n")
             }
         case "install-webhook":
             guard let url = ctx.args.value("--url") else { throw UsageError("zendesk install-webhook needs --url (the public URL of /webhooks/zendesk/\(tenant.id))") }
@@ -45,10 +48,6 @@ enum ZendeskCommands {
             throw UsageError("unknown zendesk command '\(verb)' (connect, install-webhook)")
         }
     }
-
-    static func defaultRedirect(_ ctx: Context) -> String {
-        "http://\(ctx.config.listen.host):\(ctx.config.listen.port)/oauth/zendesk/callback"
-    }
 }
 
 /// The two halves of the authorization-code flow, shared by the CLI and the HTTP callback.
@@ -58,7 +57,7 @@ enum OAuthFlow {
         let state = ZendeskOAuth.randomToken(bytes: 16)
         let verifier = ZendeskOAuth.randomToken(bytes: 32)
         try directory.updateSourceState(.zendesk) { s in
-            s.oauthState = state
+            s.oauthState = stored(state: state, issuedAt: now())
             s.oauthVerifier = verifier
         }
         return oauth.authorizationURL(state: state, challenge: ZendeskOAuth.challenge(for: verifier))

@@ -11,8 +11,23 @@ import Webhooks
 struct Routes {
     let service: Service
 
-    func router() -> Router {
+    /// Which routes a listener serves: everything on `listen`, or, with `admin_listen`,
+    /// webhooks and health on one and the admin API, metrics and OAuth on the other.
+    enum Surface { case all, webhooks, admin }
+
+    func router(_ surface: Surface = .all) -> Router {
         var r = Router()
+        let service = self.service
+        r.on("GET", "/healthz") { _ in .json(200, #"{"status":"ok"}"#) }
+        r.on("GET", "/readyz") { _ in
+            service.ready ? .json(200, #"{"status":"ready"}"#) : .json(503, #"{"status":"starting"}"#, headers: [("Retry-After", "5")])
+        }
+        if surface != .admin { webhooks(&r) }
+        if surface != .webhooks { admin(&r) }
+        return r
+    }
+
+    private func webhooks(_ r: inout Router) {
         let service = self.service
         let known: Router.Precheck = { _, p in
             guard let tenant = p["tenant"], let source = p["source"].flatMap(SourceKind.init(rawValue:)),
@@ -23,10 +38,10 @@ struct Routes {
         }
         r.on("POST", "/webhooks/{source}/{tenant}", precheck: known) { req, res in Self.webhook(service, req, res) }
         r.on("HEAD", "/webhooks/{source}/{tenant}", precheck: known) { _ in HTTPResponse(status: 200) }
-        r.on("GET", "/healthz") { _ in .json(200, #"{"status":"ok"}"#) }
-        r.on("GET", "/readyz") { _ in
-            service.ready ? .json(200, #"{"status":"ready"}"#) : .json(503, #"{"status":"starting"}"#, headers: [("Retry-After", "5")])
-        }
+    }
+
+    private func admin(_ r: inout Router) {
+        let service = self.service
         r.on("GET", "/metrics") { _, res in
             DispatchQueue.global().async {
                 let text = service.metrics.render(extra: service.scrapeGauges())
@@ -35,7 +50,6 @@ struct Routes {
         }
         OAuthRoutes(service: service).install(into: &r)
         AdminAPI(service: service).install(into: &r)
-        return r
     }
 
     static func webhook(_ service: Service, _ req: HTTPRequest, _ res: Responder) {
@@ -87,58 +101,5 @@ struct Routes {
         }
         // The tenant's writer thread stores the event and answers; the loop moves on.
         receive(retrying: true)
-    }
-}
-
-/// `GET /oauth/zendesk/start?tenant=T` and `GET /oauth/zendesk/callback`.
-struct OAuthRoutes {
-    let service: Service
-
-    func install(into r: inout Router) {
-        let service = self.service
-        r.on("GET", "/oauth/zendesk/start") { req, res in
-            DispatchQueue.global().async {
-                guard let tenant = req.head.queryValue("tenant"), let rt = service.runtime(tenant) else {
-                    res.send(.error(404, "unknown tenant"))
-                    return
-                }
-                do {
-                    let redirect = "http://\(req.headers["Host"] ?? "127.0.0.1")/oauth/zendesk/callback"
-                    let oauth = try SourceFactory(log: { _ in }).oauth(rt.config, redirect: Self.configuredRedirect(rt.config) ?? redirect)
-                    let url = try OAuthFlow.begin(oauth, directory: rt.directory)
-                    res.send(HTTPResponse(status: 302, headers: [("Location", url)]))
-                } catch {
-                    res.send(.error(400, "\(error)"))
-                }
-            }
-        }
-        r.on("GET", "/oauth/zendesk/callback") { req, res in
-            Task.detached {
-                guard let code = req.head.queryValue("code"), let state = req.head.queryValue("state") else {
-                    res.send(.error(400, "code and state are required"))
-                    return
-                }
-                guard let rt = service.allRuntimes.first(where: { (try? $0.directory.sourceState(.zendesk).oauthState) == state }),
-                      let verifier = try? rt.directory.sourceState(.zendesk).oauthVerifier else {
-                    res.send(.error(400, "unknown or expired state"))
-                    return
-                }
-                do {
-                    let redirect = "http://\(req.headers["Host"] ?? "127.0.0.1")/oauth/zendesk/callback"
-                    let oauth = try SourceFactory(log: { _ in }).oauth(rt.config, redirect: Self.configuredRedirect(rt.config) ?? redirect)
-                    try OAuthFlow.store(try await oauth.exchange(code: code, verifier: verifier), in: rt.directory)
-                    service.log.info("zendesk connected", ["tenant": rt.config.id])
-                    res.send(HTTPResponse(status: 200, text: "Zendesk is connected for tenant \(rt.config.id). You can close this page.\n"))
-                } catch {
-                    service.log.warn("zendesk oauth exchange failed", ["tenant": rt.config.id, "error": "\(error)"])
-                    res.send(.error(502, "token exchange failed: \(error)"))
-                }
-            }
-        }
-    }
-
-    static func configuredRedirect(_ t: TenantConfig) -> String? {
-        if case .oauth(_, _, let redirect, _)? = t.zendesk?.auth { return redirect }
-        return nil
     }
 }
