@@ -24,7 +24,8 @@ extension UsersyncConfig {
         let report = Fields.Report()
         let top = Fields(object, prefix: "", path: "", report: report)
 
-        let listen = parseListen(top)
+        let listen = parseListen(top) ?? ListenAddress(host: "127.0.0.1", port: 8080)
+        let adminListen = parseListen(top, key: "admin_listen")
         var dataDir = top.string("data_dir") ?? "./data"
         if !dataDir.hasPrefix("/") {
             if dataDir.hasPrefix("./") { dataDir.removeFirst(2) }
@@ -75,16 +76,19 @@ extension UsersyncConfig {
         let tls = parseTLS(top, baseFolder: baseFolder)
         top.finish()
         guard report.problems.isEmpty else { throw ConfigError(problems: report.problems) }
-        return UsersyncConfig(listen: listen, dataDir: dataDir, adminTokens: tokens, tenants: tenants,
-                              webhookTolerance: tolerance, http: http, retention: retention, events: events,
-                              warnings: report.warnings, tls: tls)
+        var config = UsersyncConfig(listen: listen, dataDir: dataDir, adminTokens: tokens, tenants: tenants,
+                                    webhookTolerance: tolerance, http: http, retention: retention, events: events,
+                                    warnings: report.warnings, tls: tls)
+        config.adminListen = adminListen
+        return config
     }
 
-    private static func parseListen(_ top: Fields) -> ListenAddress {
-        let raw = top.string("listen") ?? "127.0.0.1:8080"
+    /// `HOST:PORT` under `key`; `listen` defaults to 127.0.0.1:8080, other keys to absent.
+    private static func parseListen(_ top: Fields, key: String = "listen") -> ListenAddress? {
+        guard let raw = top.string(key) ?? (key == "listen" ? "127.0.0.1:8080" : nil) else { return nil }
         guard let colon = raw.lastIndex(of: ":"), let port = Int(raw[raw.index(after: colon)...]), (0...65535).contains(port) else {
-            top.fail("listen", "'\(raw)' is not HOST:PORT")
-            return ListenAddress(host: "127.0.0.1", port: 8080)
+            top.fail(key, "'\(raw)' is not HOST:PORT")
+            return nil
         }
         var host = String(raw[..<colon])
         if host.isEmpty { host = "0.0.0.0" }

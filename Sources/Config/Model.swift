@@ -16,6 +16,9 @@ public struct UsersyncConfig: Sendable, Equatable {
     public var warnings: [String]
     /// Certificate and key for HTTPS on `listen`; nil serves plain HTTP.
     public var tls: TLSFiles? = nil
+    /// A second address for the admin API, `/metrics` and the OAuth routes; when set, the
+    /// `listen` port answers only webhooks and health, so it can face the internet alone.
+    public var adminListen: ListenAddress? = nil
 
     public func tenant(_ id: String) -> TenantConfig? { tenants.first { $0.id == id } }
 }

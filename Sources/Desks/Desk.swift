@@ -79,6 +79,8 @@ public enum WebhookRefusal: Error, Sendable, Equatable, CustomStringConvertible 
 /// A desk's OAuth authorization-code flow.
 public protocol DeskOAuth: Sendable {
     var redirectURL: String { get }
+    /// Also keys the signed start links `usersync DESK connect` prints.
+    var clientSecret: String { get }
     /// The page an admin opens; `challenge` is the PKCE S256 challenge (ignored by desks
     /// without PKCE).
     func authorizationURL(state: String, challenge: String) -> String

@@ -9,6 +9,13 @@ enum Clock {
         return Timestamp(nanoseconds: Int64(ts.tv_sec) * 1_000_000_000 + Int64(ts.tv_nsec))
     }
 
+    /// Seconds on a clock that never jumps, for measuring waits.
+    static func monotonicSeconds() -> Double {
+        var ts = timespec()
+        clock_gettime(CLOCK_MONOTONIC, &ts)
+        return Double(ts.tv_sec) + Double(ts.tv_nsec) / 1e9
+    }
+
     static func nowNanoseconds() -> Int64 { now().nanoseconds }
 
     static func nowSeconds() -> Int64 { now().nanoseconds / 1_000_000_000 }

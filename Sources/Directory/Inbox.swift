@@ -72,9 +72,11 @@ public struct NewInboxEvent: Sendable {
 extension TenantDirectory {
     /// Stores events in one transaction (one fsync for the whole group). Returns, per event,
     /// whether it was new (false: the same event id was stored before).
-    public func store(_ events: [NewInboxEvent]) throws -> [Bool] {
+    /// `within` bounds the wait for the write lock (seconds); past it the store is
+    /// `storeUnavailable` and nothing is stored.
+    public func store(_ events: [NewInboxEvent], within: Double? = nil) throws -> [Bool] {
         guard !events.isEmpty else { return [] }
-        return try write { db in
+        return try write(within: within) { db in
             let now = Clock.nowText()
             var out: [Bool] = []
             out.reserveCapacity(events.count)

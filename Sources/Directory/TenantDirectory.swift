@@ -30,14 +30,14 @@ public final class TenantDirectory: @unchecked Sendable {
             try DataDirectory.makeFolder(tenantsDir)
             try DataDirectory.makePrivateFile(path)
             let db = try Connection(path: path)
-            try db.execute("PRAGMA busy_timeout = 10000")
+            try db.execute("PRAGMA busy_timeout = \(Self.busyTimeoutMillis)")
             try Self.require(db, "journal_mode", set: "WAL", readsBack: "wal")
             try Self.require(db, "synchronous", set: "FULL", readsBack: "2")
             try Self.require(db, "foreign_keys", set: "ON", readsBack: "1")
             try Schema.migrate(db)
             connection = db
             let r = try Connection(path: path)
-            try r.execute("PRAGMA busy_timeout = 10000")
+            try r.execute("PRAGMA busy_timeout = \(Self.busyTimeoutMillis)")
             try Self.require(r, "foreign_keys", set: "ON", readsBack: "1")
             reader = r
         } catch let e as SQLiteError {
@@ -73,11 +73,21 @@ public final class TenantDirectory: @unchecked Sendable {
     /// only), for writes whose loss in a crash only means redoing them: applying inbox events
     /// leaves them pending until the same transaction marks them applied. One connection
     /// serves both, so its page cache stays warm.
-    func write<T>(durable: Bool = true, _ body: (Connection) throws -> T) throws -> T {
-        try lock.withLock { _ in
+    ///
+    /// `within` bounds the wait for the write lock, in this process and in SQLite, to that
+    /// many seconds (instead of the 10 s busy timeout): the inbox writer answers 503 rather
+    /// than keep a desk's delivery waiting while another process holds the lock.
+    func write<T>(durable: Bool = true, within: Double? = nil, _ body: (Connection) throws -> T) throws -> T {
+        let started = Clock.monotonicSeconds()
+        let acquired: T? = try lock.withLock(within: within) { _ -> T in
             let db = connection
             do {
                 if !durable { try db.execute("PRAGMA synchronous = NORMAL") }
+                if let within {
+                    let left = max(0, within - (Clock.monotonicSeconds() - started))
+                    try db.execute("PRAGMA busy_timeout = \(Int(left * 1000))")
+                }
+                defer { if within != nil { try? db.execute("PRAGMA busy_timeout = \(Self.busyTimeoutMillis)") } }
                 try db.execute("BEGIN IMMEDIATE")
             } catch let e as SQLiteError {
                 if !durable { try? db.execute("PRAGMA synchronous = FULL") }
@@ -94,7 +104,14 @@ public final class TenantDirectory: @unchecked Sendable {
                 throw wrap(error)
             }
         }
+        guard let done = acquired else {
+            throw DirectoryError(tenant: tenant, .storeUnavailable("the write lock is held by another writer in this process"))
+        }
+        return done
     }
+
+    /// SQLite's wait for a lock held by another connection, for every write but the inbox's.
+    static let busyTimeoutMillis = 10_000
 
     /// Back to `synchronous=FULL` after a non-durable write; checked, because every later
     /// acknowledged event depends on it.
@@ -141,6 +158,20 @@ final class PthreadLock: @unchecked Sendable {
     deinit { pthread_mutex_destroy(&mutex) }
     func withLock<T>(_ body: (()) throws -> T) rethrows -> T {
         pthread_mutex_lock(&mutex)
+        defer { pthread_mutex_unlock(&mutex) }
+        return try body(())
+    }
+
+    /// Like `withLock`, but gives up after `seconds` (nil: waits as long as it takes) and
+    /// returns nil then.
+    func withLock<T>(within seconds: Double?, _ body: (()) throws -> T) rethrows -> T? {
+        guard let seconds else { return try withLock(body) }
+        var deadline = timespec()
+        clock_gettime(CLOCK_REALTIME, &deadline)
+        let nanos = Int(deadline.tv_nsec) + Int((seconds - seconds.rounded(.down)) * 1e9)
+        deadline.tv_sec += Int(seconds) + nanos / 1_000_000_000
+        deadline.tv_nsec = nanos % 1_000_000_000
+        guard pthread_mutex_timedlock(&mutex, &deadline) == 0 else { return nil }
         defer { pthread_mutex_unlock(&mutex) }
         return try body(())
     }

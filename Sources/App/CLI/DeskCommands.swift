@@ -19,7 +19,8 @@ enum DeskCommands {
             let redirect = ctx.args.value("--redirect-url")
             let code = ctx.args.value("--code")
             try ctx.args.rejectUnknown()
-            let oauth = try factory.oauth(desk.kind, tenant: tenant, redirect: redirect ?? defaultRedirect(ctx, desk))
+            let served = OAuthFlow.redirect(tenant, desk.kind, ctx.config)
+            let oauth = try factory.oauth(desk.kind, tenant: tenant, redirect: redirect ?? served)
             if let code {
                 let state = try directory.sourceState(desk.kind)
                 guard let verifier = state.oauthVerifier else {
@@ -35,6 +36,9 @@ enum DeskCommands {
                 console.print("Open this URL as a \(desk.title) admin and click Allow:\n\n  \(url)\n")
                 console.print("Then finish with: usersync \(name) connect --tenant \(tenant.id) --code CODE")
                 console.print("(or let `usersync serve` receive the callback at \(oauth.redirectURL)).")
+                let link = OAuthFlow.startLink(try factory.oauth(desk.kind, tenant: tenant, redirect: served), desk.kind,
+                                               tenant: tenant.id, redirect: served)
+                console.print("\nOr let `usersync serve` start it; this link works for 10 minutes, without a token:\n\n  \(link)\n")
             }
         case "install-webhook":
             guard let url = ctx.args.value("--url") else {
@@ -64,9 +68,6 @@ enum DeskCommands {
         return "account \(id)\(region.map { " (region \($0))" } ?? "")"
     }
 
-    static func defaultRedirect(_ ctx: Context, _ desk: any Desk) -> String {
-        "http://\(ctx.config.listen.host):\(ctx.config.listen.port)/oauth/\(desk.kind.rawValue)/callback"
-    }
 }
 
 /// The two halves of the authorization-code flow, shared by the CLI and the HTTP callback.
@@ -76,7 +77,7 @@ enum OAuthFlow {
         let state = PKCE.randomToken(bytes: 16)
         let verifier = PKCE.randomToken(bytes: 32)
         try directory.updateSourceState(source) { s in
-            s.oauthState = state
+            s.oauthState = stored(state: state, issuedAt: now())
             s.oauthVerifier = verifier
         }
         return oauth.authorizationURL(state: state, challenge: try PKCE.challenge(for: verifier))

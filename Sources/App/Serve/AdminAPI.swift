@@ -88,19 +88,11 @@ struct AdminAPI {
         let service = self.service
         r.on(method, pattern) { req, res in
             DispatchQueue.global().async {
-                guard let header = req.headers["Authorization"], header.hasPrefix("Bearer "),
-                      let token = service.token(String(header.dropFirst(7))) else {
-                    res.send(.error(401, "a valid bearer token is required", headers: [("WWW-Authenticate", "Bearer")]))
-                    return
-                }
                 let tenant = req.parameters["t"] ?? ""
-                guard token.permissions.contains(permission) else {
-                    res.send(.error(403, "token '\(token.name)' lacks the \(permission.rawValue) permission"))
-                    return
-                }
-                if let scope = token.tenants, !scope.contains(tenant) {
-                    res.send(.error(403, "token '\(token.name)' is not scoped to tenant \(tenant)"))
-                    return
+                let token: AdminToken
+                switch AdminAuth.check(service, req, permission, tenant: tenant) {
+                case .success(let t): token = t
+                case .failure(let refusal): return res.send(refusal.response)
                 }
                 guard let rt = service.runtime(tenant) else {
                     res.send(.error(404, "unknown tenant"))

@@ -11,8 +11,23 @@ import Webhooks
 struct Routes {
     let service: Service
 
-    func router() -> Router {
+    /// Which routes a listener serves: everything on `listen`, or, with `admin_listen`,
+    /// webhooks and health on one and the admin API, metrics and OAuth on the other.
+    enum Surface { case all, webhooks, admin }
+
+    func router(_ surface: Surface = .all) -> Router {
         var r = Router()
+        let service = self.service
+        r.on("GET", "/healthz") { _ in .json(200, #"{"status":"ok"}"#) }
+        r.on("GET", "/readyz") { _ in
+            service.ready ? .json(200, #"{"status":"ready"}"#) : .json(503, #"{"status":"starting"}"#, headers: [("Retry-After", "5")])
+        }
+        if surface != .admin { webhooks(&r) }
+        if surface != .webhooks { admin(&r) }
+        return r
+    }
+
+    private func webhooks(_ r: inout Router) {
         let service = self.service
         let known: Router.Precheck = { _, p in
             guard let tenant = p["tenant"], let source = p["source"].flatMap(SourceKind.init(rawValue:)),
@@ -23,10 +38,10 @@ struct Routes {
         }
         r.on("POST", "/webhooks/{source}/{tenant}", precheck: known) { req, res in Self.webhook(service, req, res) }
         r.on("HEAD", "/webhooks/{source}/{tenant}", precheck: known) { _ in HTTPResponse(status: 200) }
-        r.on("GET", "/healthz") { _ in .json(200, #"{"status":"ok"}"#) }
-        r.on("GET", "/readyz") { _ in
-            service.ready ? .json(200, #"{"status":"ready"}"#) : .json(503, #"{"status":"starting"}"#, headers: [("Retry-After", "5")])
-        }
+    }
+
+    private func admin(_ r: inout Router) {
+        let service = self.service
         r.on("GET", "/metrics") { _, res in
             DispatchQueue.global().async {
                 let text = service.metrics.render(extra: service.scrapeGauges())
@@ -35,7 +50,6 @@ struct Routes {
         }
         OAuthRoutes(service: service).install(into: &r)
         AdminAPI(service: service).install(into: &r)
-        return r
     }
 
     static func webhook(_ service: Service, _ req: HTTPRequest, _ res: Responder) {
@@ -65,10 +79,14 @@ struct Routes {
                 case .acknowledgedUnstored:
                     count("unstored")
                     res.send(.json(200, #"{"status":"ok"}"#))
-                case .rejected(401, "signature does not match") where retrying && s.refreshStoredSecret(from: runtime.directory):
-                    // A secret stored by `install-webhook` since this runtime started.
-                    receive(retrying: false)
-                    if let writer = s.writer { res.afterCurrentEvents { writer.flush() } }
+                case .rejected(401, "signature does not match") where retrying:
+                    // Perhaps a secret stored by `install-webhook` since this runtime
+                    // started; looking it up reads the database, so not on the event loop.
+                    DispatchQueue.global().async {
+                        if s.refreshStoredSecret(from: runtime.directory) { return receive(retrying: false) }
+                        count("bad_signature")
+                        res.send(.error(401, "signature does not match"))
+                    }
                 case .rejected(let status, let reason):
                     count(status == 401 ? "refused" : "bad_body")
                     res.send(.error(status, reason))
@@ -79,69 +97,7 @@ struct Routes {
                 }
             }
         }
+        // The tenant's writer thread stores the event and answers; the loop moves on.
         receive(retrying: true)
-        // Every delivery handled in this event-loop turn shares one commit.
-        if let writer = s.writer { res.afterCurrentEvents { writer.flush() } }
-    }
-}
-
-/// `GET /oauth/{source}/start?tenant=T` and `GET /oauth/{source}/callback`, for every desk
-/// whose section uses OAuth.
-struct OAuthRoutes {
-    let service: Service
-
-    func install(into r: inout Router) {
-        let service = self.service
-        r.on("GET", "/oauth/{source}/start") { req, res in
-            DispatchQueue.global().async {
-                guard let kind = req.parameters["source"].flatMap(SourceKind.init(rawValue:)),
-                      let tenant = req.head.queryValue("tenant"), let rt = service.runtime(tenant), rt.config.source(kind) != nil else {
-                    res.send(.error(404, "unknown tenant or source not configured"))
-                    return
-                }
-                do {
-                    let redirect = "http://\(req.headers["Host"] ?? "127.0.0.1")/oauth/\(kind.rawValue)/callback"
-                    let oauth = try SourceFactory(log: { _ in }).oauth(kind, tenant: rt.config, redirect: Self.configuredRedirect(rt.config, kind) ?? redirect)
-                    let url = try OAuthFlow.begin(oauth, source: kind, directory: rt.directory)
-                    res.send(HTTPResponse(status: 302, headers: [("Location", url)]))
-                } catch {
-                    res.send(.error(400, "\(error)"))
-                }
-            }
-        }
-        r.on("GET", "/oauth/{source}/callback") { req, res in
-            Task.detached {
-                guard let kind = req.parameters["source"].flatMap(SourceKind.init(rawValue:)), let desk = DeskRegistry.desk(kind) else {
-                    res.send(.error(404, "unknown source"))
-                    return
-                }
-                guard let code = req.head.queryValue("code"), let state = req.head.queryValue("state") else {
-                    res.send(.error(400, "code and state are required"))
-                    return
-                }
-                guard let rt = service.allRuntimes.first(where: { (try? $0.directory.sourceState(kind).oauthState) == state }),
-                      let verifier = try? rt.directory.sourceState(kind).oauthVerifier else {
-                    res.send(.error(400, "unknown or expired state"))
-                    return
-                }
-                do {
-                    let redirect = "http://\(req.headers["Host"] ?? "127.0.0.1")/oauth/\(kind.rawValue)/callback"
-                    let factory = SourceFactory(log: { _ in })
-                    let oauth = try factory.oauth(kind, tenant: rt.config, redirect: Self.configuredRedirect(rt.config, kind) ?? redirect)
-                    try OAuthFlow.store(try await oauth.exchange(code: code, verifier: verifier), source: kind, in: rt.directory)
-                    _ = try? await DeskCommands.recordAccount(desk, rt.config, rt.directory, factory)
-                    service.log.info("\(kind.rawValue) connected", ["tenant": rt.config.id])
-                    res.send(HTTPResponse(status: 200, text: "\(desk.title) is connected for tenant \(rt.config.id). You can close this page.\n"))
-                } catch {
-                    service.log.warn("oauth exchange failed", ["tenant": rt.config.id, "source": kind.rawValue, "error": "\(error)"])
-                    res.send(.error(502, "token exchange failed: \(error)"))
-                }
-            }
-        }
-    }
-
-    static func configuredRedirect(_ t: TenantConfig, _ kind: SourceKind) -> String? {
-        if case .oauth(_, _, let redirect, _)? = t.source(kind)?.auth { return redirect }
-        return nil
     }
 }

@@ -22,6 +22,7 @@ final class Service: @unchecked Sendable {
     private var directories: [String: TenantDirectory] = [:]
     private var tokens: [(secret: [UInt8], token: AdminToken)] = []
     private var server: HTTPServer?
+    private var adminServer: HTTPServer?
     private var configStamp: timespec?
     private var pruner: Pruner?
     private(set) var ready = false
@@ -39,6 +40,7 @@ final class Service: @unchecked Sendable {
     func runtime(_ tenant: String) -> TenantRuntime? { lock.withLock { runtimes[tenant] } }
     var allRuntimes: [TenantRuntime] { lock.withLock { Array(runtimes.values).sorted { $0.config.id < $1.config.id } } }
     var webhookTolerance: Int { lock.withLock { config.webhookTolerance } }
+    var currentConfig: UsersyncConfig { lock.withLock { config } }
 
     /// The admin token matching `presented`, compared in constant time.
     func token(_ presented: String) -> AdminToken? {
@@ -76,11 +78,24 @@ final class Service: @unchecked Sendable {
             log.warn("open file limit below http.max_connections", ["limit": String(limit.after)])
         }
         let metrics = self.metrics
-        let server = HTTPServer(configuration: sc, router: Routes(service: self).router()) { route, method, status in
+        let observer: @Sendable (String, String, Int) -> Void = { route, method, status in
             metrics.increment("usersync_http_requests_total", [("route", route), ("method", method), ("status", String(status))])
         }
+        let routes = Routes(service: self)
+        let server = HTTPServer(configuration: sc, router: routes.router(config.adminListen == nil ? .all : .webhooks), observer: observer)
         try server.start()
         self.server = server
+        var adminAddress = ""
+        if let admin = config.adminListen {
+            var ac = sc
+            ac.host = admin.host
+            ac.port = admin.port
+            ac.loops = 1
+            let adminServer = HTTPServer(configuration: ac, router: routes.router(.admin), observer: observer)
+            try adminServer.start()
+            self.adminServer = adminServer
+            adminAddress = "\(admin.host):\(adminServer.port)"
+        }
         let pruner = Pruner(runtimes: { [unowned self] in allRuntimes }, retention: { [unowned self] in
             lock.withLock { config.retention }
         }, log: log)
@@ -88,8 +103,10 @@ final class Service: @unchecked Sendable {
         self.pruner = pruner
         configStamp = Self.stamp(configPath)
         ready = true
-        log.info("listening", ["address": "\(sc.host):\(server.port)", "tenants": String(config.tenants.count),
-                               "scheme": sc.tls == nil ? "http" : "https"])
+        var fields = ["address": "\(sc.host):\(server.port)", "tenants": String(config.tenants.count),
+                      "scheme": sc.tls == nil ? "http" : "https"]
+        if !adminAddress.isEmpty { fields["admin_address"] = adminAddress }
+        log.info("listening", fields)
     }
 
     var port: Int { server?.port ?? 0 }
@@ -110,6 +127,7 @@ final class Service: @unchecked Sendable {
     func stop() {
         ready = false
         server?.stop()
+        adminServer?.stop()
         pruner?.stop()
         let all = lock.withLock { Array(runtimes.values) }
         for r in all { r.stop() }
@@ -128,8 +146,9 @@ final class Service: @unchecked Sendable {
         }
         configStamp = Self.stamp(configPath)
         let previous = lock.withLock { config }
-        if fresh.listen != previous.listen || fresh.http != previous.http || fresh.tls != previous.tls {
-            log.warn("listen, http and tls paths change only on restart", ["reason": reason])
+        if fresh.listen != previous.listen || fresh.adminListen != previous.adminListen || fresh.http != previous.http
+            || fresh.tls != previous.tls {
+            log.warn("listen, admin_listen, http and tls paths change only on restart", ["reason": reason])
         }
         do {
             try apply(fresh, previous: previous)

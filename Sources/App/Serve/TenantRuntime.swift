@@ -58,41 +58,53 @@ final class SourceRuntime: @unchecked Sendable {
 
     func stop() {
         scheduler?.stop()
-        writer?.stop()
         applier?.stop()
     }
 }
 
-/// One tenant while serving: its directory and its sources.
+/// One tenant while serving: its directory, its one inbox writer (a thread of its own,
+/// shared by its sources) and its sources.
 final class TenantRuntime: @unchecked Sendable {
     let config: TenantConfig
     let directory: TenantDirectory
+    let writer: InboxWriter?
     let sources: [SourceKind: SourceRuntime]
 
-    init(config: TenantConfig, directory: TenantDirectory, sources: [SourceKind: SourceRuntime]) {
+    init(config: TenantConfig, directory: TenantDirectory, writer: InboxWriter?, sources: [SourceKind: SourceRuntime]) {
         self.config = config
         self.directory = directory
+        self.writer = writer
         self.sources = sources
     }
 
-    func start() { for s in sources.values { s.start() } }
-    func stop() { for s in sources.values { s.stop() } }
+    func start() {
+        writer?.start()
+        for s in sources.values { s.start() }
+    }
+
+    /// The writer first: what it holds is stored before the appliers stop.
+    func stop() {
+        writer?.stop()
+        for s in sources.values { s.stop() }
+    }
 
     /// Builds the runtime for every desk section of the tenant; `justEnabled` sources run
     /// their import at once.
     static func make(_ t: TenantConfig, directory: TenantDirectory, justEnabled: Set<SourceKind>, events: EventRetries,
                      log: Log, metrics: Metrics) -> TenantRuntime {
         var sources: [SourceKind: SourceRuntime] = [:]
+        let enabled = t.integrationsAllowed && t.sources.contains { $0.enabled }
+        let writer = enabled ? InboxWriter(directory: directory) : nil
         for section in t.sources {
             guard let desk = DeskRegistry.desk(section.kind) else { continue }
-            sources[section.kind] = makeSource(desk, section, tenant: t, directory: directory,
+            sources[section.kind] = makeSource(desk, section, tenant: t, directory: directory, writer: writer,
                                                runNow: justEnabled.contains(section.kind), events: events, log: log, metrics: metrics)
         }
-        return TenantRuntime(config: t, directory: directory, sources: sources)
+        return TenantRuntime(config: t, directory: directory, writer: writer, sources: sources)
     }
 
     private static func makeSource(_ desk: any Desk, _ section: SourceConfig, tenant t: TenantConfig, directory: TenantDirectory,
-                                   runNow: Bool, events: EventRetries, log: Log, metrics: Metrics) -> SourceRuntime {
+                                   writer: InboxWriter?, runNow: Bool, events: EventRetries, log: Log, metrics: Metrics) -> SourceRuntime {
         let kind = section.kind
         let fields = ["tenant": t.id, "source": kind.rawValue]
         var secrets: [String] = []
@@ -109,7 +121,7 @@ final class TenantRuntime: @unchecked Sendable {
             log.error("\(kind.rawValue) client unavailable", fields.merging(["error": "\(error)"]) { a, _ in a })
         }
         let enabled = section.enabled && t.integrationsAllowed
-        guard enabled else {
+        guard enabled, let writer else {
             return SourceRuntime(desk: desk, config: section, enabled: false, secrets: secrets, writer: nil, applier: nil, scheduler: nil)
         }
         let labels = [("tenant", t.id), ("source", kind.rawValue)]
@@ -121,7 +133,7 @@ final class TenantRuntime: @unchecked Sendable {
                                        metrics.increment("usersync_events_total", labels + [("type", type), ("outcome", outcome)])
                                        if let latency { metrics.observe("usersync_apply_latency_seconds", labels, latency) }
                                    })
-        let writer = InboxWriter(directory: directory, onStored: { applier.wake() })
+        writer.onStored(kind) { applier.wake() }
         var scheduler: Scheduler?
         if let client {
             scheduler = Scheduler(tenant: t.id, source: kind, directory: directory, schedule: section.reconcile, runNow: runNow,
