@@ -255,7 +255,9 @@ extension TenantDirectory {
         }
         if var after = d.update, let b = before {
             if case .deferred(let runID) = batch.mode, after.status == .deactivated, b.status != .deactivated, let uid = userID {
-                try db.run(Queries.deferDeactivation, source.rawValue, sid, uid, runID, after.reason ?? "deactivated in source")
+                // This source's own reason: settling combines it with other sources' again.
+                let own = (d.linkOut ?? nil) ?? after.reason ?? "deactivated in source"
+                try db.run(Queries.deferDeactivation, source.rawValue, sid, uid, runID, own)
                 batch.deactivationsExist = true
                 after.status = b.status
                 after.deactivatedBy = b.deactivatedBy
