@@ -32,6 +32,7 @@ extension UsersyncConfig {
             dataDir = baseFolder == "." ? dataDir : baseFolder + "/" + dataDir
         }
         let tolerance = top.duration("webhook_tolerance") ?? 3600
+        let secretOverlap = top.duration("webhook_secret_overlap") ?? 86_400
         var http = HTTPLimits()
         if let h = top.object("http") {
             http.maxConnections = h.int("max_connections", min: 1) ?? http.maxConnections
@@ -80,6 +81,7 @@ extension UsersyncConfig {
                                     webhookTolerance: tolerance, http: http, retention: retention, events: events,
                                     warnings: report.warnings, tls: tls)
         config.adminListen = adminListen
+        config.webhookSecretOverlap = secretOverlap
         return config
     }
 

@@ -9,6 +9,8 @@ public struct UsersyncConfig: Sendable, Equatable {
     /// How far a webhook's signature timestamp may be from now (default 1 h: Zendesk may
     /// reuse the timestamp on retries; event-id dedup covers replays).
     public var webhookTolerance: Int
+    /// Seconds a webhook secret replaced by `install-webhook` keeps verifying (default 24 h).
+    public var webhookSecretOverlap: Int = 86_400
     public var http: HTTPLimits
     public var retention: Retention
     public var events: EventRetries

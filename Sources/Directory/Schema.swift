@@ -190,6 +190,10 @@ enum Schema {
         ALTER TABLE source_state ADD COLUMN account_region TEXT;
         ALTER TABLE links ADD COLUMN out_reason TEXT;
         """),
+        (7, "webhook secret rotation", """
+        ALTER TABLE source_state ADD COLUMN previous_webhook_secret TEXT;
+        ALTER TABLE source_state ADD COLUMN webhook_secret_rotated_at INTEGER;
+        """),
     ]
 
     static var latestVersion: Int { migrations.last!.version }

@@ -47,10 +47,7 @@ enum DeskCommands {
             try ctx.args.rejectUnknown()
             let client = try factory.source(desk.kind, tenant: tenant, directory: directory)
             let (id, secret) = try await client.installWebhook(endpoint: url)
-            try directory.updateSourceState(desk.kind) { s in
-                s.webhookID = id
-                s.webhookSecret = secret
-            }
+            try directory.installWebhookSecret(source: desk.kind, webhookID: id, secret: secret)
             console.print("tenant \(tenant.id): webhook \(id) installed for \(url); its signing secret is stored in the tenant database")
         default:
             throw UsageError("unknown \(name) command '\(verb)' (connect, install-webhook)")

@@ -202,6 +202,7 @@ final class Service: @unchecked Sendable {
             }
             if let existing = current[t.id] { stale.append(existing) }
             next[t.id] = TenantRuntime.make(t, directory: directory, justEnabled: justEnabled, events: new.events,
+                                             secretOverlap: new.webhookSecretOverlap,
                                              log: log, metrics: metrics)
         }
         for (id, r) in current where next[id] == nil { stale.append(r) }

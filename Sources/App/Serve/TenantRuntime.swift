@@ -14,7 +14,10 @@ final class SourceRuntime: @unchecked Sendable {
     let config: SourceConfig
     let enabled: Bool
     private let lock = Lock()
-    private var knownSecrets: [String]
+    /// The configured secret (if any), then those `install-webhook` stored.
+    private let configured: [String]
+    private var stored: StoredWebhookSecrets
+    private let overlap: Int64
     private var lastRefresh = Date.distantPast
     let writer: InboxWriter?
     let applier: InboxApplier?
@@ -22,33 +25,38 @@ final class SourceRuntime: @unchecked Sendable {
 
     var kind: SourceKind { desk.kind }
 
-    init(desk: any Desk, config: SourceConfig, enabled: Bool, secrets: [String], writer: InboxWriter?, applier: InboxApplier?,
-         scheduler: Scheduler?) {
+    init(desk: any Desk, config: SourceConfig, enabled: Bool, configured: [String], stored: StoredWebhookSecrets, overlap: Int64,
+         writer: InboxWriter?, applier: InboxApplier?, scheduler: Scheduler?) {
         self.desk = desk
         self.config = config
         self.enabled = enabled
-        self.knownSecrets = secrets
+        self.configured = configured
+        self.stored = stored
+        self.overlap = overlap
         self.writer = writer
         self.applier = applier
         self.scheduler = scheduler
     }
 
-    var secrets: [String] { lock.withLock { knownSecrets } }
+    /// The secrets that verify now: a replaced stored secret stops once its overlap passed.
+    var secrets: [String] {
+        let now = Int64(Date().timeIntervalSince1970)
+        return lock.withLock { configured + stored.valid(at: now) }
+    }
 
-    /// Picks up a signing secret stored by `install-webhook` after this runtime was built;
-    /// at most once a second, so bad signatures cannot hammer the database.
+    /// Re-reads the secrets `install-webhook` stored (a rotation since this runtime was
+    /// built); at most once a second, so bad signatures cannot hammer the database. True
+    /// when a secret not known before now verifies.
     func refreshStoredSecret(from directory: TenantDirectory) -> Bool {
         let due = lock.withLock { () -> Bool in
             guard Date().timeIntervalSince(lastRefresh) >= 1 else { return false }
             lastRefresh = Date()
             return true
         }
-        guard due, let stored = try? directory.sourceState(kind).webhookSecret else { return false }
-        return lock.withLock {
-            if knownSecrets.contains(stored) { return false }
-            knownSecrets.append(stored)
-            return true
-        }
+        guard due, let fresh = try? directory.webhookSecrets(source: kind, overlap: overlap) else { return false }
+        let before = Set(secrets)
+        lock.withLock { stored = fresh }
+        return !Set(secrets).subtracting(before).isEmpty
     }
 
     func start() {
@@ -91,20 +99,22 @@ final class TenantRuntime: @unchecked Sendable {
     /// Builds the runtime for every desk section of the tenant; `justEnabled` sources run
     /// their import at once.
     static func make(_ t: TenantConfig, directory: TenantDirectory, justEnabled: Set<SourceKind>, events: EventRetries,
-                     log: Log, metrics: Metrics) -> TenantRuntime {
+                     secretOverlap: Int, log: Log, metrics: Metrics) -> TenantRuntime {
         var sources: [SourceKind: SourceRuntime] = [:]
         let enabled = t.integrationsAllowed && t.sources.contains { $0.enabled }
         let writer = enabled ? InboxWriter(directory: directory) : nil
         for section in t.sources {
             guard let desk = DeskRegistry.desk(section.kind) else { continue }
             sources[section.kind] = makeSource(desk, section, tenant: t, directory: directory, writer: writer,
-                                               runNow: justEnabled.contains(section.kind), events: events, log: log, metrics: metrics)
+                                               runNow: justEnabled.contains(section.kind), events: events,
+                                               secretOverlap: Int64(secretOverlap), log: log, metrics: metrics)
         }
         return TenantRuntime(config: t, directory: directory, writer: writer, sources: sources)
     }
 
     private static func makeSource(_ desk: any Desk, _ section: SourceConfig, tenant t: TenantConfig, directory: TenantDirectory,
-                                   writer: InboxWriter?, runNow: Bool, events: EventRetries, log: Log, metrics: Metrics) -> SourceRuntime {
+                                   writer: InboxWriter?, runNow: Bool, events: EventRetries, secretOverlap: Int64,
+                                   log: Log, metrics: Metrics) -> SourceRuntime {
         let kind = section.kind
         let fields = ["tenant": t.id, "source": kind.rawValue]
         var secrets: [String] = []
@@ -113,7 +123,7 @@ final class TenantRuntime: @unchecked Sendable {
                 log.error("webhook secret unavailable", fields.merging(["error": "\(error)"]) { a, _ in a })
             }
         }
-        if let stored = try? directory.sourceState(kind).webhookSecret { secrets.append(stored) }
+        let stored = (try? directory.webhookSecrets(source: kind, overlap: secretOverlap)) ?? StoredWebhookSecrets()
         var client: (any Source)?
         do {
             client = try SourceFactory(log: { message in log.warn(message, fields) }).source(kind, tenant: t, directory: directory)
@@ -122,7 +132,8 @@ final class TenantRuntime: @unchecked Sendable {
         }
         let enabled = section.enabled && t.integrationsAllowed
         guard enabled, let writer else {
-            return SourceRuntime(desk: desk, config: section, enabled: false, secrets: secrets, writer: nil, applier: nil, scheduler: nil)
+            return SourceRuntime(desk: desk, config: section, enabled: false, configured: secrets, stored: stored,
+                                 overlap: secretOverlap, writer: nil, applier: nil, scheduler: nil)
         }
         let labels = [("tenant", t.id), ("source", kind.rawValue)]
         let applier = InboxApplier(directory: directory, format: desk.webhooks, source: client,
@@ -142,7 +153,7 @@ final class TenantRuntime: @unchecked Sendable {
                            maxDeactivations: section.maxDeactivations)
             }
         }
-        return SourceRuntime(desk: desk, config: section, enabled: true, secrets: secrets, writer: writer, applier: applier,
-                             scheduler: scheduler)
+        return SourceRuntime(desk: desk, config: section, enabled: true, configured: secrets, stored: stored, overlap: secretOverlap,
+                             writer: writer, applier: applier, scheduler: scheduler)
     }
 }

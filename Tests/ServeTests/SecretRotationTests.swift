@@ -1,0 +1,28 @@
+import Directory
+import Foundation
+import SyncRules
+import TestSupport
+import Testing
+
+extension ServeTests {
+    /// A secret replaced by `install-webhook` verifies through the overlap window, then not.
+    @Suite struct SecretRotationTests {
+        @Test func aReplacedSecretStopsVerifyingAfterTheOverlap() throws {
+            let h = try ServeHarness(top: #""webhook_secret_overlap": "2s","#)
+            try h.waitForImport()
+            let url = h.baseURL + "/webhooks/zendesk/abc-energy"
+            func event() -> String { ServeHarness.event(type: "user.name_changed", user: "6596848315901", current: #""Ann Lee""#) }
+            #expect(try h.cli(["zendesk", "install-webhook", "--tenant", "abc-energy", "--url", url]).status == 0)
+            let first = try #require(try h.directory().sourceState(.zendesk).webhookSecret)
+            #expect(try h.deliver(event(), secret: first).status == 200, "a newly stored secret is picked up")
+            #expect(try h.cli(["zendesk", "install-webhook", "--tenant", "abc-energy", "--url", url]).status == 0)
+            let second = try #require(try h.directory().sourceState(.zendesk).webhookSecret)
+            #expect(second != first)
+            #expect(try h.eventually { try h.deliver(event(), secret: second).status == 200 })
+            #expect(try h.deliver(event(), secret: first).status == 200, "the old one still verifies during the overlap")
+            #expect(try h.eventually(6) { try h.deliver(event(), secret: first).status == 401 }, "and not after it")
+            #expect(try h.deliver(event(), secret: second).status == 200)
+            #expect(try h.deliver(event(), secret: ServeHarness.secret).status == 200, "the configured secret is untouched")
+        }
+    }
+}
