@@ -50,9 +50,11 @@ let package = Package(
         .executableTarget(name: "usersync", dependencies: ["App", "CLinux"]),
         // Load generator for scripts/bench: signed Zendesk events over keep-alive connections.
         .executableTarget(name: "webhook-load", dependencies: ["Signing", "CLinux", "SyncRules"]),
-        .executableTarget(name: "zendesk-sim", dependencies: ["HTTPServer", "HTTPClient", "Signing", "SyncRules", "JSON", "CCrypto"]),
+        // What the desk simulators share: flags, serving until SIGTERM, counters.
+        .target(name: "SimulatorSupport", dependencies: ["HTTPServer"]),
+        .executableTarget(name: "zendesk-sim", dependencies: ["SimulatorSupport", "HTTPServer", "HTTPClient", "Signing", "SyncRules", "JSON", "CCrypto"]),
         // The Intercom simulator: admins API, /me, OAuth, signed notification pushes, faults.
-        .executableTarget(name: "intercom-sim", dependencies: ["HTTPServer", "HTTPClient", "Signing", "SyncRules", "JSON"]),
+        .executableTarget(name: "intercom-sim", dependencies: ["SimulatorSupport", "HTTPServer", "HTTPClient", "Signing", "SyncRules", "JSON"]),
 
         // Test helpers: temporary folders, the simulator process, raw sockets.
         .target(name: "TestSupport", dependencies: ["HTTPClient", "CSQLite"], path: "Tests/TestSupport"),

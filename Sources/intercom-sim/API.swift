@@ -1,5 +1,6 @@
 import Foundation
 import HTTPServer
+import SimulatorSupport
 import JSON
 
 /// The Intercom REST endpoints the product uses, served from a `Workspace`, and Intercom's
@@ -8,7 +9,7 @@ import JSON
 struct IntercomAPI {
     let workspace: Workspace
     let faults: Faults
-    let stats: Stats
+    let stats: SimulatorStats
     let auth: Auth
 
     /// Who may call the API: the access tokens given with `--token` and those OAuth issued

@@ -1,5 +1,6 @@
 import Foundation
 import HTTPServer
+import SimulatorSupport
 import JSON
 
 /// The simulator's control API (`/_sim/...`): change teammates as a workspace admin would,
@@ -8,7 +9,7 @@ import JSON
 struct Control {
     let workspace: Workspace
     let faults: Faults
-    let stats: Stats
+    let stats: SimulatorStats
     let notifier: Notifier
     let secret: String
 

@@ -79,17 +79,3 @@ final class Faults: @unchecked Sendable {
 }
 
 /// Counters the simulator keeps for tests and the demo (`GET /_sim/stats`).
-final class Stats: @unchecked Sendable {
-    private let lock = NSLock()
-    private var counts: [String: Int] = [:]
-
-    func bump(_ key: String) {
-        lock.withLock { counts[key, default: 0] += 1 }
-    }
-
-    var json: String {
-        lock.withLock {
-            "{" + counts.sorted { $0.key < $1.key }.map { "\"\($0.key)\":\($0.value)" }.joined(separator: ",") + "}"
-        }
-    }
-}

@@ -1,3 +1,4 @@
+import SimulatorSupport
 import Foundation
 import HTTPClient
 import JSON
@@ -21,13 +22,13 @@ final class Notifier: @unchecked Sendable {
     private var lastCreated: Int64 = 0
     private let queue = DispatchQueue(label: "intercom-sim.notifications")
     private let client = HTTPClient()
-    private let stats: Stats
+    private let stats: SimulatorStats
     private let faults: Faults
     private let workspace: Workspace
     /// Intercom retries once after a minute; the simulator's delay is configurable.
     var retryDelayMillis = 1000
 
-    init(stats: Stats, faults: Faults, workspace: Workspace) {
+    init(stats: SimulatorStats, faults: Faults, workspace: Workspace) {
         self.stats = stats
         self.faults = faults
         self.workspace = workspace

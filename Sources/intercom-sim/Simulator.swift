@@ -1,6 +1,7 @@
 import Dispatch
 import Foundation
 import HTTPServer
+import SimulatorSupport
 
 /// intercom-sim: an Intercom simulator for tests, the demo and benchmarks. A binary of its
 /// own rather than a personality of zendesk-sim: the two desks share no endpoint, auth,
@@ -19,24 +20,11 @@ enum Simulator {
     Prints "intercom-sim listening on http://HOST:PORT" when ready.
     """
 
-    static func fail(_ message: String, code: Int32) -> Never {
-        FileHandle.standardError.write(Data("intercom-sim: \(message)\n".utf8))
-        exit(code)
-    }
-
     static func main() {
-        var args = Array(CommandLine.arguments.dropFirst())
-        func take(_ name: String) -> String? {
-            guard let i = args.firstIndex(of: name), i + 1 < args.count else { return nil }
-            let v = args[i + 1]
-            args.removeSubrange(i...(i + 1))
-            return v
-        }
-        if args.contains("--help") || args.contains("-h") {
-            print(usage)
-            exit(0)
-        }
-        let stats = Stats()
+        var process = SimulatorProcess(name: "intercom-sim", usage: usage)
+        func take(_ flag: String) -> String? { process.take(flag) }
+        func fail(_ message: String, code: Int32) -> Never { process.fail(message, code: code) }
+        let stats = SimulatorStats()
         let workspace = Workspace()
         let faults = Faults()
         let auth = IntercomAPI.Auth()
@@ -59,33 +47,15 @@ enum Simulator {
         if let a = take("--app-id") { workspace.appID = a }
         if let r = take("--region") { workspace.region = r.uppercased() }
         let webhookURL = take("--webhook-url")
-        if !args.isEmpty { fail("unknown arguments \(args)\n\(usage)", code: 2) }
+        process.rejectUnknown()
 
         var router = Router()
         IntercomAPI(workspace: workspace, faults: faults, stats: stats, auth: auth).install(into: &router)
         Control(workspace: workspace, faults: faults, stats: stats, notifier: notifier, secret: auth.clientSecret).install(into: &router)
         router.on("GET", "/healthz") { _ in .ok }
         let server = HTTPServer(configuration: config, router: router)
-        do {
-            try server.start()
-        } catch {
-            fail("\(error)", code: 1)
+        process.serve(server, detail: "\(workspace.count) admins") { _ in
+            if let webhookURL { notifier.registerEventually(url: webhookURL, secret: auth.clientSecret) }
         }
-        if let webhookURL { notifier.registerEventually(url: webhookURL, secret: auth.clientSecret) }
-        FileHandle.standardOutput.write(Data("intercom-sim listening on http://\(config.host):\(server.port) (\(workspace.count) admins)\n".utf8))
-
-        signal(SIGTERM, SIG_IGN)
-        signal(SIGINT, SIG_IGN)
-        let stopQueue = DispatchQueue(label: "intercom-sim.signals")
-        let sources = [SIGTERM, SIGINT].map { DispatchSource.makeSignalSource(signal: $0, queue: stopQueue) }
-        for s in sources {
-            // @Sendable: the handler runs on the signal queue, not on the main actor.
-            s.setEventHandler { @Sendable in
-                server.stop()
-                exit(0)
-            }
-            s.resume()
-        }
-        while true { sleep(3600) }
     }
 }

@@ -1,6 +1,7 @@
 import CCrypto
 import Foundation
 import HTTPServer
+import SimulatorSupport
 import JSON
 import Signing
 import SyncRules
@@ -10,7 +11,7 @@ import SyncRules
 struct ZendeskAPI {
     let population: Population
     let faults: Faults
-    let stats: Stats
+    let stats: SimulatorStats
     let pusher: WebhookPusher
     let auth: Auth
 

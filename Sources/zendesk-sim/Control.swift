@@ -1,5 +1,6 @@
 import Foundation
 import HTTPServer
+import SimulatorSupport
 import JSON
 
 /// The simulator's control API (`/_sim/...`): change users as an admin would in Zendesk,
@@ -7,7 +8,7 @@ import JSON
 struct Control {
     let population: Population
     let faults: Faults
-    let stats: Stats
+    let stats: SimulatorStats
     let pusher: WebhookPusher
 
     func install(into router: inout Router) {

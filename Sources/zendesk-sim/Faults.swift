@@ -76,20 +76,3 @@ final class Faults: @unchecked Sendable {
     }
 }
 
-/// Counts the simulator keeps for tests and the demo.
-final class Stats: @unchecked Sendable {
-    private let lock = NSLock()
-    private var counts: [String: Int] = [:]
-
-    func bump(_ key: String) {
-        lock.lock()
-        counts[key, default: 0] += 1
-        lock.unlock()
-    }
-
-    var json: String {
-        lock.lock()
-        defer { lock.unlock() }
-        return "{" + counts.sorted { $0.key < $1.key }.map { "\"\($0.key)\":\($0.value)" }.joined(separator: ",") + "}"
-    }
-}

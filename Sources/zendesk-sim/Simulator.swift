@@ -1,6 +1,7 @@
 import Dispatch
 import Foundation
 import HTTPServer
+import SimulatorSupport
 
 /// zendesk-sim: a Zendesk simulator for tests, the demo and benchmarks.
 @main
@@ -15,24 +16,11 @@ enum Simulator {
     webhooks and injects faults. Prints "zendesk-sim listening on http://HOST:PORT" when ready.
     """
 
-    static func fail(_ message: String, code: Int32) -> Never {
-        FileHandle.standardError.write(Data("zendesk-sim: \(message)\n".utf8))
-        exit(code)
-    }
-
     static func main() {
-        var args = Array(CommandLine.arguments.dropFirst())
-        func take(_ name: String) -> String? {
-            guard let i = args.firstIndex(of: name), i + 1 < args.count else { return nil }
-            let v = args[i + 1]
-            args.removeSubrange(i...(i + 1))
-            return v
-        }
-        if args.contains("--help") || args.contains("-h") {
-            print(usage)
-            exit(0)
-        }
-        let stats = Stats()
+        var process = SimulatorProcess(name: "zendesk-sim", usage: usage)
+        func take(_ flag: String) -> String? { process.take(flag) }
+        func fail(_ message: String, code: Int32) -> Never { process.fail(message, code: code) }
+        let stats = SimulatorStats()
         let population = Population()
         let faults = Faults()
         let pusher = WebhookPusher(stats: stats)
@@ -57,33 +45,15 @@ enum Simulator {
         if let url = take("--webhook-url"), let secret = take("--webhook-secret") {
             pusher.register(.init(id: "01SIMULATOR", url: url, secret: secret))
         }
-        if !args.isEmpty { fail("unknown arguments \(args)\n\(usage)", code: 2) }
+        process.rejectUnknown()
 
         var router = Router()
         ZendeskAPI(population: population, faults: faults, stats: stats, pusher: pusher, auth: auth).install(into: &router)
         Control(population: population, faults: faults, stats: stats, pusher: pusher).install(into: &router)
         router.on("GET", "/healthz") { _ in .ok }
         let server = HTTPServer(configuration: config, router: router)
-        do {
-            try server.start()
-        } catch {
-            fail("\(error)", code: 1)
+        process.serve(server, detail: "\(population.count) users") { port in
+            population.base = "http://\(config.host):\(port)"
         }
-        population.base = "http://\(config.host):\(server.port)"
-        FileHandle.standardOutput.write(Data("zendesk-sim listening on http://\(config.host):\(server.port) (\(population.count) users)\n".utf8))
-
-        signal(SIGTERM, SIG_IGN)
-        signal(SIGINT, SIG_IGN)
-        let stopQueue = DispatchQueue(label: "zendesk-sim.signals")
-        let sources = [SIGTERM, SIGINT].map { DispatchSource.makeSignalSource(signal: $0, queue: stopQueue) }
-        for s in sources {
-            // @Sendable: the handler runs on the signal queue, not on the main actor.
-            s.setEventHandler { @Sendable in
-                server.stop()
-                exit(0)
-            }
-            s.resume()
-        }
-        while true { sleep(3600) }
     }
 }

@@ -1,3 +1,4 @@
+import SimulatorSupport
 import Foundation
 import HTTPClient
 import JSON
@@ -17,10 +18,10 @@ final class WebhookPusher: @unchecked Sendable {
     private var targets: [Target] = []
     private let queue = DispatchQueue(label: "zendesk-sim.webhooks")
     private let client = HTTPClient()
-    private let stats: Stats
+    private let stats: SimulatorStats
     let accountID: Int64 = 12_514_403
 
-    init(stats: Stats) { self.stats = stats }
+    init(stats: SimulatorStats) { self.stats = stats }
 
     func register(_ t: Target) {
         lock.lock()

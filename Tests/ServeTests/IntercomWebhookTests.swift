@@ -51,13 +51,9 @@ extension ServeTests {
                 try directory().users().first { $0.links.contains { $0.source == source && $0.sourceUserID == id } }
             }
 
+            /// Waits until `condition` holds (see TestSupport's `eventually`).
             func eventually(_ timeout: Double = 10, _ condition: () throws -> Bool) rethrows -> Bool {
-                let deadline = Date().addingTimeInterval(timeout)
-                while Date() < deadline {
-                    if try condition() { return true }
-                    Thread.sleep(forTimeInterval: 0.02)
-                }
-                return try condition()
+                try TestSupport.eventually(timeout, condition)
             }
 
             func waitForImport(_ source: SourceKind = .intercom) throws -> Bool {

@@ -67,14 +67,9 @@ final class ServeHarness: @unchecked Sendable {
         try TenantDirectory(dataDir: folder.path + "/data", tenant: tenant)
     }
 
-    /// Waits until `condition` holds (polling), or fails after `timeout` seconds.
+    /// Waits until `condition` holds (see TestSupport's `eventually`).
     func eventually(_ timeout: Double = 10, _ condition: () throws -> Bool) rethrows -> Bool {
-        let deadline = Date().addingTimeInterval(timeout)
-        while Date() < deadline {
-            if try condition() { return true }
-            Thread.sleep(forTimeInterval: 0.02)
-        }
-        return try condition()
+        try TestSupport.eventually(timeout, condition)
     }
 
     func waitForImport() throws {

@@ -114,3 +114,14 @@ public final class Simulator: @unchecked Sendable {
         try http.perform(ClientRequest(url: baseURL + path))
     }
 }
+
+/// Waits until `condition` holds, polling every 20 ms, or gives up after `timeout` seconds:
+/// tests wait on conditions, never on fixed sleeps.
+public func eventually(_ timeout: Double = 10, _ condition: () throws -> Bool) rethrows -> Bool {
+    let deadline = Date().addingTimeInterval(timeout)
+    while Date() < deadline {
+        if try condition() { return true }
+        Thread.sleep(forTimeInterval: 0.02)
+    }
+    return try condition()
+}
