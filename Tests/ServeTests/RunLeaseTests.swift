@@ -5,6 +5,9 @@ import SyncRules
 import TestSupport
 import Testing
 
+// Nested in ServeTests (serialized): real processes and blocking waits take turns, so the
+// cooperative pool keeps threads for the in-process tests beside them.
+extension ServeTests {
 /// One full run per tenant source at a time, across `serve`, the CLI and config reloads.
 @Suite(.serialized) struct RunLeaseTests {
     @Test func cliReconcileBesideARunningServeRunIsRefusedAndTheAPIAnswers409() throws {
@@ -47,4 +50,5 @@ import Testing
         #expect(try dir.runs().contains { $0.outcome == .failed && $0.error?.contains("cancelled") == true },
                 "the old runtime's run stopped between pages")
     }
+}
 }

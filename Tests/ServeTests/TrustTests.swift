@@ -5,6 +5,9 @@ import SyncRules
 import TestSupport
 import Testing
 
+// Nested in ServeTests (serialized): real processes and blocking waits take turns, so the
+// cooperative pool keeps threads for the in-process tests beside them.
+extension ServeTests {
 /// Issue 7 at the serve level, over a real `usersync serve` and the simulator: poison
 /// events, deletions that need evidence, end-user events without fetches, failed runs
 /// retried, the stronger deactivation reason, retention, backup under load, and every
@@ -342,4 +345,5 @@ struct SyncShim {
         return real(fd, buf, len, flags);
     }
     """#
+}
 }
