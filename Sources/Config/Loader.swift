@@ -58,10 +58,13 @@ extension UsersyncConfig {
         let tokens = (top.objects("admin_tokens") ?? []).enumerated().compactMap { i, o in
             parseToken(o, index: i, tenantIDs: seen, report: report)
         }
+        let shard = parseShard(top, tenantIDs: seen)
         top.finish()
         guard report.problems.isEmpty else { throw ConfigError(problems: report.problems) }
-        return UsersyncConfig(listen: listen, dataDir: dataDir, adminTokens: tokens, tenants: tenants,
-                              webhookTolerance: tolerance, http: http, warnings: report.warnings)
+        var config = UsersyncConfig(listen: listen, dataDir: dataDir, adminTokens: tokens, tenants: tenants,
+                                    webhookTolerance: tolerance, http: http, warnings: report.warnings)
+        config.shard = shard
+        return config
     }
 
     private static func parseListen(_ top: Fields) -> ListenAddress {

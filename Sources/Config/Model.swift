@@ -10,6 +10,8 @@ public struct UsersyncConfig: Sendable, Equatable {
     /// reuse the timestamp on retries; event-id dedup covers replays).
     public var webhookTolerance: Int
     public var http: HTTPLimits
+    /// Tenants this instance serves (`shard.tenants`); nil means all. See `servedTenants`.
+    public var shard: [String]? = nil
     /// Keys the loader did not recognise; reported, not fatal.
     public var warnings: [String]
 

@@ -13,12 +13,15 @@ final class ServeHarness: @unchecked Sendable {
     var serve: ChildProcess!
     let http = HTTPClient()
     let config: String
+    /// Extra `serve` arguments, such as `--tenants`.
+    let serveArguments: [String]
     static let secret = "whsec-abc-energy"
     static let otherSecret = "whsec-other-co"
     static let opsToken = "ops-token-1"
     static let usersToken = "users-token-abc"
 
-    init(licenceLimit: Int = 25, extraTenant: String = "") throws {
+    init(licenceLimit: Int = 25, extraTenant: String = "", serveArguments: [String] = []) throws {
+        self.serveArguments = serveArguments
         sim = try Simulator()
         let tokenFile = try folder.write("zendesk-token", Simulator.token)
         let secretFile = try folder.write("webhook-secret", Self.secret)
@@ -45,7 +48,7 @@ final class ServeHarness: @unchecked Sendable {
     }
 
     func start() throws {
-        serve = try ChildProcess(Products.path("usersync"), ["--config", config, "serve"],
+        serve = try ChildProcess(Products.path("usersync"), ["--config", config, "serve"] + serveArguments,
                                  environment: ["USERSYNC_BACKOFF_BASE_MS": "20"], waitFor: "\"address\":\"")
     }
 

@@ -78,10 +78,12 @@ enum Help {
     """
 
     static let serve = """
-    Usage: usersync serve [--config PATH] [--data-dir DIR]
+    Usage: usersync serve [--config PATH] [--data-dir DIR] [--tenants A,B]
 
     Runs the HTTP receiver (webhooks, admin API, health, metrics), the apply workers and the
     reconciliation scheduler. SIGHUP reloads the config; SIGTERM drains and exits 0.
+    --tenants serves only these tenants of the config (wins over shard.tenants); the others
+    answer 404 and get no database in this data directory.
     """
 
     static let zendesk = """

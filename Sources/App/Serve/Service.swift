@@ -13,6 +13,8 @@ import Webhooks
 final class Service: @unchecked Sendable {
     let configPath: String
     let dataDirOverride: String?
+    /// `serve --tenants`: wins over the config's `shard.tenants`, across reloads.
+    let shardOverride: [String]?
     let log = Log()
     let metrics = Metrics()
     private let lock = Lock()
@@ -24,9 +26,10 @@ final class Service: @unchecked Sendable {
     private var configStamp: timespec?
     private(set) var ready = false
 
-    init(configPath: String, dataDirOverride: String?, config: UsersyncConfig) {
+    init(configPath: String, dataDirOverride: String?, shardOverride: [String]? = nil, config: UsersyncConfig) {
         self.configPath = configPath
         self.dataDirOverride = dataDirOverride
+        self.shardOverride = shardOverride
         self.config = config
     }
 
@@ -74,7 +77,7 @@ final class Service: @unchecked Sendable {
         self.server = server
         configStamp = Self.stamp(configPath)
         ready = true
-        log.info("listening", ["address": "\(sc.host):\(server.port)", "tenants": String(config.tenants.count)])
+        log.info("listening", ["address": "\(sc.host):\(server.port)", "tenants": served(config).map(\.id).joined(separator: ",")])
     }
 
     var port: Int { server?.port ?? 0 }
@@ -105,7 +108,7 @@ final class Service: @unchecked Sendable {
         do {
             try apply(fresh, previous: previous)
             lock.withLock { config = fresh }
-            log.info("config reloaded", ["reason": reason, "tenants": String(fresh.tenants.count)])
+            log.info("config reloaded", ["reason": reason, "tenants": served(fresh).map(\.id).joined(separator: ",")])
         } catch {
             log.error("config could not be applied; keeping the previous one", ["error": "\(error)"])
         }
@@ -124,7 +127,14 @@ final class Service: @unchecked Sendable {
         return stat(path, &st) == 0 ? st.st_mtim : nil
     }
 
+    /// The tenants this instance serves under `config` (SPEC §5): the others get no
+    /// runtime and no database here, so every route answers 404 for them.
+    private func served(_ config: UsersyncConfig) -> [TenantConfig] { config.servedTenants(only: shardOverride) }
+
     private func apply(_ new: UsersyncConfig, previous: UsersyncConfig?) throws {
+        if let only = shardOverride, case let unknown = new.unknownTenants(only), !unknown.isEmpty {
+            throw ShardError.unknownTenants(unknown)
+        }
         var resolved: [(secret: [UInt8], token: AdminToken)] = []
         for t in new.adminTokens {
             do { resolved.append((Array(try t.token.resolve().utf8), t)) } catch {
@@ -135,7 +145,8 @@ final class Service: @unchecked Sendable {
         var next: [String: TenantRuntime] = [:]
         var stale: [TenantRuntime] = []
         let current = lock.withLock { runtimes }
-        for t in new.tenants {
+        let tenants = served(new)
+        for t in tenants {
             let directory: TenantDirectory
             if let d = lock.withLock({ directories[t.id] }) {
                 directory = d
@@ -149,7 +160,9 @@ final class Service: @unchecked Sendable {
             }
             var justEnabled = Set<SourceKind>()
             if let previous {
-                let old = previous.tenant(t.id)
+                // A tenant that joins the shard (moved here, perhaps restored from a replica)
+                // counts as just enabled: a full run at once repairs what its file missed.
+                let old = served(previous).first { $0.id == t.id }
                 if t.zendesk?.enabled == true && old?.zendesk?.enabled != true { justEnabled.insert(.zendesk) }
                 if t.intercom?.enabled == true && old?.intercom?.enabled != true { justEnabled.insert(.intercom) }
             }
@@ -161,6 +174,8 @@ final class Service: @unchecked Sendable {
         lock.withLock {
             runtimes = next
             tokens = resolved
+            // A tenant that left the shard closes its database, so it can be moved.
+            directories = directories.filter { next[$0.key] != nil }
         }
         for (id, r) in next where current[id] !== r { r.start() }
     }
@@ -181,5 +196,16 @@ final class Service: @unchecked Sendable {
             }
         }
         return out
+    }
+}
+
+/// `serve --tenants` named a tenant the config does not have.
+enum ShardError: Error, CustomStringConvertible {
+    case unknownTenants([String])
+
+    var description: String {
+        switch self {
+        case .unknownTenants(let ids): "--tenants: not configured tenants: \(ids.joined(separator: ", "))"
+        }
     }
 }
