@@ -180,14 +180,21 @@ final class Service: @unchecked Sendable {
         for (id, r) in next where current[id] !== r { r.start() }
     }
 
-    /// Values computed at scrape time: inbox backlog and users by status.
+    /// Values computed at scrape time: inbox backlog and failures, auth health, schedules, users by status.
     func scrapeGauges() -> [(name: String, labels: [(String, String)], value: Double)] {
         var out: [(name: String, labels: [(String, String)], value: Double)] = []
         for r in allRuntimes {
-            for kind in r.sources.keys.sorted(by: { $0.rawValue < $1.rawValue }) {
+            for (kind, s) in r.sources.sorted(by: { $0.key.rawValue < $1.key.rawValue }) {
+                let labels = [("tenant", r.config.id), ("source", kind.rawValue)]
                 if let b = try? r.directory.inboxBacklog(source: kind) {
-                    out.append(("usersync_inbox_backlog", [("tenant", r.config.id), ("source", kind.rawValue)], Double(b.pending + b.failed)))
+                    out.append(("usersync_inbox_backlog", labels, Double(b.pending + b.failed)))
+                    out.append(("usersync_inbox_failed_events", labels, Double(b.failed)))
                 }
+                if let state = try? r.directory.sourceState(kind) {
+                    out.append(("usersync_source_auth_broken", labels, state.authBroken ? 1 : 0))
+                }
+                let schedule = kind == .zendesk ? r.config.zendesk?.reconcile : r.config.intercom?.reconcile
+                if s.enabled, let schedule { out.append(("usersync_reconcile_interval_seconds", labels, Double(schedule.every))) }
             }
             if let counts = try? r.directory.statusCounts() {
                 for s in LocalUser.Status.allCases {
