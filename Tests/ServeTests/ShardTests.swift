@@ -63,11 +63,30 @@ import Testing
         #expect(try flagged.api("GET", "/api/tenants/abc-energy/users").status == 200)
     }
 
-    @Test func unknownTenantInTheFlagIsAUsageError() throws {
+    @Test func unknownTenantOrBadListenIsAUsageError() throws {
         let h = try ServeHarness()
-        let bad = try ChildProcess(Products.path("usersync"), ["--config", h.config, "serve", "--tenants", "abc-energy,nope"], waitFor: nil)
-        bad.process.waitUntilExit()
-        #expect(bad.process.terminationStatus == 2)
-        #expect(bad.log.contains("nope"))
+        for (flag, value) in [("--tenants", "abc-energy,nope"), ("--listen", "nope")] {
+            let bad = try ChildProcess(Products.path("usersync"), ["--config", h.config, "serve", flag, value], waitFor: nil)
+            bad.process.waitUntilExit()
+            #expect(bad.process.terminationStatus == 2)
+            #expect(bad.log.contains("nope"))
+        }
+    }
+
+    @Test func listenFlagLetsTwoInstancesShareOneConfig() throws {
+        let h = try ServeHarness(serveArguments: ["--tenants", "abc-energy"])
+        let taken = "127.0.0.1:\(h.port)"
+        let second = try ChildProcess(Products.path("usersync"), ["--config", h.config, "--data-dir", h.folder.path + "/data-b",
+                                                                   "serve", "--tenants", "other-co", "--listen", "127.0.0.1:0"],
+                                      waitFor: "\"address\":\"")
+        #expect(second.port != 0 && second.baseURL != "http://" + taken)
+        #expect(try other(h) == 404)
+        let viaSecond = ServeHarness.signed(ServeHarness.event(type: "user.name_changed", user: ann, current: #""Y""#),
+                                            secret: ServeHarness.otherSecret)
+        let r = try h.http.perform(ClientRequest(method: "POST", url: second.baseURL + "/webhooks/zendesk/other-co",
+                                                 headers: viaSecond.headers, body: viaSecond.body))
+        #expect(r.status == 200)
+        #expect(FileManager.default.fileExists(atPath: h.folder.path + "/data-b/tenants/other-co.sqlite"))
+        #expect(!FileManager.default.fileExists(atPath: h.folder.path + "/data-b/tenants/abc-energy.sqlite"))
     }
 }

@@ -8,9 +8,14 @@ import SyncRules
 enum ServeCommand {
     static func run(_ words: [String], _ ctx: inout Context) async throws {
         let shard = try shardFlag(&ctx)
+        let listen = try ctx.args.value("--listen").map { raw in
+            guard let a = ListenAddress(raw) else { throw UsageError("--listen: '\(raw)' is not HOST:PORT") }
+            return a
+        }
         try ctx.args.rejectUnknown()
         let dataDirOverride = ctx.dataDir == ctx.config.dataDir ? nil : ctx.dataDir
-        let service = Service(configPath: ctx.configPath, dataDirOverride: dataDirOverride, shardOverride: shard, config: ctx.config)
+        let service = Service(configPath: ctx.configPath, dataDirOverride: dataDirOverride, shardOverride: shard,
+                              listenOverride: listen, config: ctx.config)
         do {
             try service.start()
         } catch {

@@ -15,6 +15,8 @@ final class Service: @unchecked Sendable {
     let dataDirOverride: String?
     /// `serve --tenants`: wins over the config's `shard.tenants`, across reloads.
     let shardOverride: [String]?
+    /// `serve --listen`: one config can serve several instances on one machine.
+    let listenOverride: ListenAddress?
     let log = Log()
     let metrics = Metrics()
     private let lock = Lock()
@@ -26,10 +28,12 @@ final class Service: @unchecked Sendable {
     private var configStamp: timespec?
     private(set) var ready = false
 
-    init(configPath: String, dataDirOverride: String?, shardOverride: [String]? = nil, config: UsersyncConfig) {
+    init(configPath: String, dataDirOverride: String?, shardOverride: [String]? = nil, listenOverride: ListenAddress? = nil,
+         config: UsersyncConfig) {
         self.configPath = configPath
         self.dataDirOverride = dataDirOverride
         self.shardOverride = shardOverride
+        self.listenOverride = listenOverride
         self.config = config
     }
 
@@ -59,8 +63,8 @@ final class Service: @unchecked Sendable {
     func start() throws {
         try apply(config, previous: nil)
         var sc = ServerConfiguration()
-        sc.host = config.listen.host
-        sc.port = config.listen.port
+        sc.host = (listenOverride ?? config.listen).host
+        sc.port = (listenOverride ?? config.listen).port
         sc.maxConnections = config.http.maxConnections
         sc.maxHeadBytes = config.http.maxHeadBytes
         sc.maxBodyBytes = config.http.maxBodyBytes
