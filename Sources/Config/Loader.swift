@@ -75,6 +75,7 @@ extension UsersyncConfig {
             parseToken(o, index: i, tenantIDs: seen, report: report)
         }
         let tls = parseTLS(top, baseFolder: baseFolder)
+        let shard = parseShard(top, tenantIDs: seen)
         top.finish()
         guard report.problems.isEmpty else { throw ConfigError(problems: report.problems) }
         var config = UsersyncConfig(listen: listen, dataDir: dataDir, adminTokens: tokens, tenants: tenants,
@@ -82,6 +83,7 @@ extension UsersyncConfig {
                                     warnings: report.warnings, tls: tls)
         config.adminListen = adminListen
         config.webhookSecretOverlap = secretOverlap
+        config.shard = shard
         return config
     }
 

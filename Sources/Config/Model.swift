@@ -14,6 +14,8 @@ public struct UsersyncConfig: Sendable, Equatable {
     public var http: HTTPLimits
     public var retention: Retention
     public var events: EventRetries
+    /// Tenants this instance serves (`shard.tenants`); nil means all. See `servedTenants`.
+    public var shard: [String]? = nil
     /// Keys the loader did not recognise; reported, not fatal.
     public var warnings: [String]
     /// Certificate and key for HTTPS on `listen`; nil serves plain HTTP.

@@ -14,6 +14,8 @@ final class ServeHarness: @unchecked Sendable {
     var serve: ChildProcess!
     let http = HTTPClient()
     let config: String
+    /// Extra `serve` arguments, such as `--tenants`.
+    let serveArguments: [String]
     static let secret = "whsec-abc-energy"
     static let otherSecret = "whsec-other-co"
     static let opsToken = "ops-token-1"
@@ -26,7 +28,8 @@ final class ServeHarness: @unchecked Sendable {
     /// sets the simulator up (faults) before `serve` first starts.
     init(licenceLimit: Int = 25, extraTenant: String = "", top: String = "", zendesk: String = "",
          reconcile: String = #"{"every": "24h"}"#, environment: [String: String] = [:],
-         simFaults: String? = nil, beforeStart: (Simulator) throws -> Void = { _ in }) throws {
+         simFaults: String? = nil, serveArguments: [String] = [], beforeStart: (Simulator) throws -> Void = { _ in }) throws {
+        self.serveArguments = serveArguments
         sim = try Simulator()
         if let simFaults { try sim.control("/_sim/faults", simFaults) }
         self.environment = environment
@@ -56,7 +59,7 @@ final class ServeHarness: @unchecked Sendable {
     }
 
     func start() throws {
-        serve = try ChildProcess(Products.path("usersync"), ["--config", config, "serve"],
+        serve = try ChildProcess(Products.path("usersync"), ["--config", config, "serve"] + serveArguments,
                                  environment: environment.merging(["USERSYNC_BACKOFF_BASE_MS": "20"]) { a, _ in a }, waitFor: "\"address\":\"")
     }
 

@@ -36,10 +36,11 @@ struct Context {
         return config.tenants[0]
     }
 
-    /// Tenants to report on: the one named by `--tenant`, else all.
+    /// Tenants to report on: the one named by `--tenant`, else all of this instance's
+    /// shard (`shard.tenants`), so a shared config never creates other instances' files.
     mutating func tenants() throws -> [TenantConfig] {
         if let id = args.value("--tenant") { return [try lookup(id)] }
-        return config.tenants
+        return config.servedTenants()
     }
 
     func lookup(_ id: String) throws -> TenantConfig {

@@ -89,10 +89,13 @@ enum Help {
     """
 
     static let serve = """
-    Usage: usersync serve [--config PATH] [--data-dir DIR]
+    Usage: usersync serve [--config PATH] [--data-dir DIR] [--tenants A,B] [--listen HOST:PORT]
 
     Runs the HTTP receiver (webhooks, admin API, health, metrics), the apply workers and the
     reconciliation scheduler. SIGHUP reloads the config; SIGTERM drains and exits 0.
+    --tenants serves only these tenants of the config (wins over shard.tenants); the others
+    answer 404 and get no database in this data directory. --listen overrides the config's
+    listen, so instances sharing one config can run side by side on one machine.
     """
 
     static func desk(_ desk: any Desk) -> String {

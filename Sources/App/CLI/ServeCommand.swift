@@ -1,15 +1,21 @@
 import Glibc
 import Config
 import Dispatch
-import Dispatch
 import FoundationEssentials
+import SyncRules
 
 /// `serve`: runs until SIGTERM/SIGINT (drains, exits 0); SIGHUP or a changed file reloads the config.
 enum ServeCommand {
     static func run(_ words: [String], _ ctx: inout Context) async throws {
+        let shard = try shardFlag(&ctx)
+        let listen = try ctx.args.value("--listen").map { raw in
+            guard let a = ListenAddress(raw) else { throw UsageError("--listen: '\(raw)' is not HOST:PORT") }
+            return a
+        }
         try ctx.args.rejectUnknown()
         let dataDirOverride = ctx.dataDir == ctx.config.dataDir ? nil : ctx.dataDir
-        let service = Service(configPath: ctx.configPath, dataDirOverride: dataDirOverride, config: ctx.config)
+        let service = Service(configPath: ctx.configPath, dataDirOverride: dataDirOverride, shardOverride: shard,
+                              listenOverride: listen, config: ctx.config)
         do {
             try service.start()
         } catch {
@@ -42,5 +48,16 @@ enum ServeCommand {
         service.log.info("stopping: draining in-flight requests")
         service.stop()
         _ = sources
+    }
+
+    /// `--tenants a,b`: the instance's shard, winning over `shard.tenants` (SPEC §5).
+    private static func shardFlag(_ ctx: inout Context) throws -> [String]? {
+        guard let raw = ctx.args.value("--tenants") else { return nil }
+        let ids = raw.split(separator: ",").map { String($0).trimmedSpaces }.filter { !$0.isEmpty }
+        let unknown = ctx.config.unknownTenants(ids)
+        guard unknown.isEmpty else {
+            throw UsageError("--tenants: unknown tenant(s) \(unknown.joined(separator: ", ")) (configured: \(ctx.config.tenants.map(\.id).joined(separator: ", ")))")
+        }
+        return ids
     }
 }

@@ -27,6 +27,7 @@ final class Metrics: @unchecked Sendable {
         describe("usersync_reconcile_runs_total", "counter", "Reconciliation runs by tenant, source, kind and outcome.")
         describe("usersync_reconcile_last_success_timestamp_seconds", "gauge", "When the last successful full run finished.")
         describe("usersync_inbox_backlog", "gauge", "Events stored but not yet applied (pending, retries included).")
+        describe("usersync_reconcile_interval_seconds", "gauge", "Configured seconds between full runs (reconcile.every).")
         describe("usersync_users", "gauge", "Local users by tenant and status.")
     }
 

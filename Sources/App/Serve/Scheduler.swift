@@ -102,6 +102,11 @@ final class Scheduler: @unchecked Sendable {
             let lastFull = runs.first { $0.kind == .full && $0.outcome != .running }
             let lastCompleteFull = runs.first { $0.kind == .full && ($0.outcome == .completed || $0.outcome == .held) }
             let lastIncremental = runs.first { $0.kind == .incremental }
+            // Known after a restart too, so "no successful run" alerts need no first run here.
+            if let done = lastCompleteFull?.finishedAt.flatMap({ Timestamp(iso8601: $0) }) {
+                metrics.set("usersync_reconcile_last_success_timestamp_seconds", [("tenant", tenant), ("source", source.rawValue)],
+                            Double(done.seconds))
+            }
             var due: (full: Bool, confirm: Bool)?
             var next: Int64 = now
             var nextKind = "full"

@@ -14,6 +14,10 @@ import Webhooks
 final class Service: @unchecked Sendable {
     let configPath: String
     let dataDirOverride: String?
+    /// `serve --tenants`: wins over the config's `shard.tenants`, across reloads.
+    let shardOverride: [String]?
+    /// `serve --listen`: one config can serve several instances on one machine.
+    let listenOverride: ListenAddress?
     let log = Log()
     let metrics = Metrics()
     private let lock = Lock()
@@ -27,9 +31,12 @@ final class Service: @unchecked Sendable {
     private var pruner: Pruner?
     private(set) var ready = false
 
-    init(configPath: String, dataDirOverride: String?, config: UsersyncConfig) {
+    init(configPath: String, dataDirOverride: String?, shardOverride: [String]? = nil, listenOverride: ListenAddress? = nil,
+         config: UsersyncConfig) {
         self.configPath = configPath
         self.dataDirOverride = dataDirOverride
+        self.shardOverride = shardOverride
+        self.listenOverride = listenOverride
         self.config = config
     }
 
@@ -60,8 +67,8 @@ final class Service: @unchecked Sendable {
     func start() throws {
         try apply(config, previous: nil)
         var sc = ServerConfiguration()
-        sc.host = config.listen.host
-        sc.port = config.listen.port
+        sc.host = (listenOverride ?? config.listen).host
+        sc.port = (listenOverride ?? config.listen).port
         sc.maxConnections = config.http.maxConnections
         sc.maxHeadBytes = config.http.maxHeadBytes
         sc.maxBodyBytes = config.http.maxBodyBytes
@@ -103,7 +110,7 @@ final class Service: @unchecked Sendable {
         self.pruner = pruner
         configStamp = Self.stamp(configPath)
         ready = true
-        var fields = ["address": "\(sc.host):\(server.port)", "tenants": String(config.tenants.count),
+        var fields = ["address": "\(sc.host):\(server.port)", "tenants": served(config).map(\.id).joined(separator: ","),
                       "scheme": sc.tls == nil ? "http" : "https"]
         if !adminAddress.isEmpty { fields["admin_address"] = adminAddress }
         log.info("listening", fields)
@@ -153,7 +160,7 @@ final class Service: @unchecked Sendable {
         do {
             try apply(fresh, previous: previous)
             lock.withLock { config = fresh }
-            log.info("config reloaded", ["reason": reason, "tenants": String(fresh.tenants.count)])
+            log.info("config reloaded", ["reason": reason, "tenants": served(fresh).map(\.id).joined(separator: ",")])
         } catch {
             log.error("config could not be applied; keeping the previous one", ["error": "\(error)"])
         }
@@ -172,7 +179,14 @@ final class Service: @unchecked Sendable {
         return stat(path, &st) == 0 ? st.st_mtim : nil
     }
 
+    /// The tenants this instance serves under `config` (SPEC §5): the others get no
+    /// runtime and no database here, so every route answers 404 for them.
+    private func served(_ config: UsersyncConfig) -> [TenantConfig] { config.servedTenants(only: shardOverride) }
+
     private func apply(_ new: UsersyncConfig, previous: UsersyncConfig?) throws {
+        if let only = shardOverride, case let unknown = new.unknownTenants(only), !unknown.isEmpty {
+            throw ShardError.unknownTenants(unknown)
+        }
         var resolved: [(secret: [UInt8], token: AdminToken)] = []
         for t in new.adminTokens {
             do { resolved.append((Array(try t.token.resolve().utf8), t)) } catch {
@@ -183,7 +197,8 @@ final class Service: @unchecked Sendable {
         var next: [String: TenantRuntime] = [:]
         var stale: [TenantRuntime] = []
         let current = lock.withLock { runtimes }
-        for t in new.tenants {
+        let tenants = served(new)
+        for t in tenants {
             let directory: TenantDirectory
             if let d = lock.withLock({ directories[t.id] }) {
                 directory = d
@@ -197,7 +212,9 @@ final class Service: @unchecked Sendable {
             }
             var justEnabled = Set<SourceKind>()
             if let previous {
-                let old = previous.tenant(t.id)
+                // A tenant that joins the shard (moved here, perhaps restored from a replica)
+                // counts as just enabled: a full run at once repairs what its file missed.
+                let old = served(previous).first { $0.id == t.id }
                 for s in t.sources where s.enabled && old?.source(s.kind)?.enabled != true { justEnabled.insert(s.kind) }
             }
             if let existing = current[t.id] { stale.append(existing) }
@@ -210,15 +227,17 @@ final class Service: @unchecked Sendable {
         lock.withLock {
             runtimes = next
             tokens = resolved
+            // A tenant that left the shard closes its database, so it can be moved.
+            directories = directories.filter { next[$0.key] != nil }
         }
         for (id, r) in next where current[id] !== r { r.start() }
     }
 
-    /// Values computed at scrape time: inbox backlog and users by status.
+    /// Values computed at scrape time: inbox backlog and failures, auth health, schedules, users by status.
     func scrapeGauges() -> [(name: String, labels: [(String, String)], value: Double)] {
         var out: [(name: String, labels: [(String, String)], value: Double)] = []
         for r in allRuntimes {
-            for kind in r.sources.keys.sorted(by: { $0.rawValue < $1.rawValue }) {
+            for (kind, s) in r.sources.sorted(by: { $0.key.rawValue < $1.key.rawValue }) {
                 let labels = [("tenant", r.config.id), ("source", kind.rawValue)]
                 if let b = try? r.directory.inboxBacklog(source: kind) {
                     out.append(("usersync_inbox_backlog", labels, Double(b.pending)))
@@ -227,6 +246,7 @@ final class Service: @unchecked Sendable {
                 if let state = try? r.directory.sourceState(kind) {
                     out.append(("usersync_source_auth_broken", labels, state.authBroken ? 1 : 0))
                 }
+                if s.enabled { out.append(("usersync_reconcile_interval_seconds", labels, Double(s.config.reconcile.every))) }
             }
             if let counts = try? r.directory.statusCounts() {
                 for s in LocalUser.Status.allCases {
@@ -235,5 +255,16 @@ final class Service: @unchecked Sendable {
             }
         }
         return out
+    }
+}
+
+/// `serve --tenants` named a tenant the config does not have.
+enum ShardError: Error, CustomStringConvertible {
+    case unknownTenants([String])
+
+    var description: String {
+        switch self {
+        case .unknownTenants(let ids): "--tenants: not configured tenants: \(ids.joined(separator: ", "))"
+        }
     }
 }
