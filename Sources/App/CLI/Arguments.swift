@@ -9,7 +9,7 @@ struct Arguments {
     /// Options that take a value; everything else starting with `--` is a flag.
     static let valued: Set<String> = ["--config", "--data-dir", "--tenant", "--source", "--status", "--name", "--email",
                                       "--username", "--external-id", "--source-id", "--user", "--reason", "--url",
-                                      "--code", "--limit", "--redirect-url", "--to", "--tenants", "--listen"]
+                                      "--code", "--limit", "--redirect-url", "--to", "--tenants", "--listen", "--admin-listen"]
 
     init(_ argv: [String]) throws {
         var i = 0

@@ -12,10 +12,16 @@ enum ServeCommand {
             guard let a = ListenAddress(raw) else { throw UsageError("--listen: '\(raw)' is not HOST:PORT") }
             return a
         }
+        let adminListen = try ctx.args.value("--admin-listen").map { raw in
+            guard let a = ListenAddress(raw) else { throw UsageError("--admin-listen: '\(raw)' is not HOST:PORT") }
+            return a
+        }
         try ctx.args.rejectUnknown()
         let dataDirOverride = ctx.dataDir == ctx.config.dataDir ? nil : ctx.dataDir
         let service = Service(configPath: ctx.configPath, dataDirOverride: dataDirOverride, shardOverride: shard,
                               listenOverride: listen, config: ctx.config)
+        // Instances sharing one config on one machine need their own ports.
+        service.adminListenOverride = adminListen
         do {
             try service.start()
         } catch {

@@ -18,6 +18,8 @@ final class Service: @unchecked Sendable {
     let shardOverride: [String]?
     /// `serve --listen`: one config can serve several instances on one machine.
     let listenOverride: ListenAddress?
+    /// `serve --admin-listen`: wins over the config's `admin_listen`.
+    var adminListenOverride: ListenAddress?
     let log = Log()
     let metrics = Metrics()
     private let lock = Lock()
@@ -89,11 +91,11 @@ final class Service: @unchecked Sendable {
             metrics.increment("usersync_http_requests_total", [("route", route), ("method", method), ("status", String(status))])
         }
         let routes = Routes(service: self)
-        let server = HTTPServer(configuration: sc, router: routes.router(config.adminListen == nil ? .all : .webhooks), observer: observer)
+        let server = HTTPServer(configuration: sc, router: routes.router((adminListenOverride ?? config.adminListen) == nil ? .all : .webhooks), observer: observer)
         try server.start()
         self.server = server
         var adminAddress = ""
-        if let admin = config.adminListen {
+        if let admin = adminListenOverride ?? config.adminListen {
             var ac = sc
             ac.host = admin.host
             ac.port = admin.port
