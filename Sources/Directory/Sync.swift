@@ -57,29 +57,71 @@ extension TenantDirectory {
     /// those events pending, and they are applied again after the restart.
     public func apply(_ evidence: [Evidence], settings: SyncSettings, licenceLimit: Int,
                       mode: DeactivationMode = .immediate, completing: [Int64] = []) throws -> [Decision] {
-        try write(durable: completing.isEmpty) { db in
+        // Optimistically without a savepoint per user: a savepoint makes SQLite copy every
+        // page the user touches into a statement journal, which was most of a first import's
+        // cost. Only when some user cannot be applied is the whole transaction rolled back
+        // and the batch done again with each user isolated, so the outcome is the same as
+        // isolating every user from the start.
+        do {
+            return try apply(evidence, settings: settings, licenceLimit: licenceLimit, mode: mode, completing: completing,
+                             isolating: false)
+        } catch is NeedsIsolation {
+            return try apply(evidence, settings: settings, licenceLimit: licenceLimit, mode: mode, completing: completing,
+                             isolating: true)
+        }
+    }
+
+    /// Thrown out of an unisolated batch when one user's evidence could not be applied.
+    private struct NeedsIsolation: Error {}
+
+    private func apply(_ evidence: [Evidence], settings: SyncSettings, licenceLimit: Int, mode: DeactivationMode,
+                       completing: [Int64], isolating: Bool) throws -> [Decision] {
+        // A full run's batches commit without fsync, and the run's last write (its record)
+        // commits with it: WAL frames reach the disk in order, so that one fsync makes the
+        // whole run durable. A crash before it loses only a suffix of the run's batches;
+        // the run is then still `running` in the store, the next run takes its expired
+        // lease, marks it abandoned and discards its deferred deactivations and seen set,
+        // and lists the source again: a crashed run is redone, never half-trusted.
+        let durable: Bool
+        if case .deferred = mode { durable = false } else { durable = completing.isEmpty }
+        return try write(durable: durable) { db in
             try complete(db, completing)
-            let source = settings.source.rawValue
+            let source = settings.source
             var batch = Batch(settings: settings, licenceLimit: licenceLimit, mode: mode, now: Clock.nowText(),
                               touchedNS: Clock.nowNanoseconds(),
-                              deactivationsExist: try db.first(Queries.anyDeactivation, source) { $0.bool(0) } ?? false,
-                              conflictsExist: try db.first(Queries.anyConflict, source) { $0.bool(0) } ?? false)
+                              deactivationsExist: try db.first(Queries.anyDeactivation, source.rawValue) { $0.bool(0) } ?? false,
+                              conflictsExist: try db.first(Queries.anyConflict, source.rawValue) { $0.bool(0) } ?? false)
             let ids = evidence.map(\.observation.sourceUserID)
             if case .deferred(let runID) = mode { try markSeen(db, runID: runID, ids) }
             if evidence.count > 1 { batch.prefetched = try prefetchLinked(db, source: settings.source, ids) }
             var out: [Decision] = []
             out.reserveCapacity(evidence.count)
             for e in evidence {
-                out.append(try isolated(db, e, batch: &batch))
+                if isolating {
+                    out.append(try isolated(db, e, batch: &batch))
+                } else {
+                    do { out.append(try applyOne(db, e, batch: &batch)) } catch let error where Self.unapplicable(error) != nil {
+                        throw NeedsIsolation()
+                    }
+                }
             }
             return out
         }
     }
 
+    /// Why an error means this user's evidence cannot be applied, or nil when the store
+    /// itself failed (locked, I/O): that says nothing about the user and fails the batch.
+    private static func unapplicable(_ error: any Error) -> DirectoryError.Reason? {
+        switch error {
+        case let de as DirectoryError where !de.isTransient: de.reason
+        case let se as SQLiteError where !se.isUnavailable: .sqlite(code: se.code, message: se.message)
+        default: nil
+        }
+    }
+
     /// Applies one user's evidence inside its own savepoint: when it cannot be applied (a
     /// unique-index collision the rules did not foresee, say), its writes are rolled back,
-    /// the user gets a conflict, and the rest of the batch goes on. Store failures (locked,
-    /// I/O) still fail the whole batch: they say nothing about this user.
+    /// the user gets a conflict, and the rest of the batch goes on.
     private func isolated(_ db: Connection, _ e: Evidence, batch: inout Batch) throws -> Decision {
         try db.run(Queries.savepoint)
         do {
@@ -89,12 +131,7 @@ extension TenantDirectory {
         } catch let error {
             try db.run(Queries.rollbackToSavepoint)
             try db.run(Queries.release)
-            let reason: DirectoryError.Reason
-            switch error {
-            case let de as DirectoryError where !de.isTransient: reason = de.reason
-            case let se as SQLiteError where !se.isUnavailable: reason = .sqlite(code: se.code, message: se.message)
-            default: throw error
-            }
+            guard let reason = Self.unapplicable(error) else { throw error }
             batch.handled.insert(e.observation.sourceUserID)
             return try recordUnapplicable(db, e, reason: reason, batch: &batch)
         }
