@@ -37,6 +37,30 @@ private struct Batch {
     var prefetched: [String: Linked] = [:]
     /// Source users already handled in this batch: their prefetched rows may be stale.
     var handled: Set<String> = []
+    /// Identifiers (ASCII case folded, as `COLLATE NOCASE` compares) of the batch's unlinked
+    /// users that were looked up in one query up front, and those some local user holds (any
+    /// of email, username, external_id): a user whose identifiers were all looked up and none
+    /// is held has no match candidates and no email holder, so its lookups are skipped.
+    var lookedUp: Set<String> = []
+    var held: Set<String> = []
+    /// Each looked-up source user's identifiers, computed once.
+    var keys: [String: [String]] = [:]
+}
+
+extension Batch {
+    /// Identifiers this batch gives a local user: later lookups in the batch must query them.
+    mutating func hold(_ values: String?...) {
+        guard !lookedUp.isEmpty else { return }
+        for v in values { if let v, !v.isEmpty { held.insert(NoCase.fold(v)) } }
+    }
+}
+
+/// SQLite's `COLLATE NOCASE`: folds ASCII letters only.
+enum NoCase {
+    static func fold(_ s: String) -> String {
+        guard s.utf8.contains(where: { $0 >= 65 && $0 <= 90 }) else { return s }
+        return String(decoding: s.utf8.map { $0 >= 65 && $0 <= 90 ? $0 + 32 : $0 }, as: UTF8.self)
+    }
 }
 
 /// A link, the local user it points to, and whether that user is linked to other sources.
@@ -93,7 +117,10 @@ extension TenantDirectory {
                               conflictsExist: try db.first(Queries.anyConflict, source.rawValue) { $0.bool(0) } ?? false)
             let ids = evidence.map(\.observation.sourceUserID)
             if case .deferred(let runID) = mode { try markSeen(db, runID: runID, ids) }
-            if evidence.count > 1 { batch.prefetched = try prefetchLinked(db, source: settings.source, ids) }
+            if evidence.count > 1 {
+                batch.prefetched = try prefetchLinked(db, source: settings.source, ids)
+                try prefetchHeld(db, evidence, batch: &batch)
+            }
             var out: [Decision] = []
             out.reserveCapacity(evidence.count)
             for e in evidence {
@@ -196,6 +223,39 @@ extension TenantDirectory {
         return out
     }
 
+    /// The identifiers a lookup for unlinked `u` compares: its source id (default matching's
+    /// external_id step), its identifier value and its email.
+    private static func lookupKeys(_ u: SourceUser, settings: SyncSettings) -> [String] {
+        let q = MatchQuery(for: u, identifier: settings.identifier)
+        return [q.externalIDEquals, q.value, u.email].compactMap { $0.flatMap { $0.isEmpty ? nil : NoCase.fold($0) } }
+    }
+
+    /// Reads, in one query, which of the batch's unlinked users' identifiers a local user holds.
+    private func prefetchHeld(_ db: Connection, _ evidence: [Evidence], batch: inout Batch) throws {
+        for e in evidence {
+            guard case .seen(let u) = e.observation, batch.prefetched[u.id] == nil else { continue }
+            let keys = Self.lookupKeys(u, settings: batch.settings)
+            for k in keys { batch.lookedUp.insert(k) }
+            batch.keys[u.id, default: []].append(contentsOf: keys)
+        }
+        // SQLite allows 32,766 parameters; a batch that large just looks users up one by one.
+        guard !batch.lookedUp.isEmpty, batch.lookedUp.count <= 10_000 else { batch.lookedUp = []; batch.keys = [:]; return }
+        let keys = Array(batch.lookedUp)
+        let list = (1...keys.count).map { "?\($0)" }.joined(separator: ",")
+        let sql = "SELECT email, username, external_id FROM users WHERE email COLLATE NOCASE IN (\(list))"
+            + " OR username COLLATE NOCASE IN (\(list)) OR external_id COLLATE NOCASE IN (\(list))"
+        _ = try db.query(sql, arguments: keys) { r in
+            for i: Int32 in 0..<3 { if let v = r.optionalText(i) { batch.held.insert(NoCase.fold(v)) } }
+        }
+    }
+
+    /// True when the up-front lookup proves `u` has no candidates and no email holder.
+    private static func knownUnmatched(_ u: SourceUser, batch: Batch) -> Bool {
+        // A source user listed twice in a batch has the keys of both: a superset, still sound.
+        guard let keys = batch.keys[u.id] else { return false }
+        return keys.allSatisfy { !batch.held.contains($0) }
+    }
+
     static func linked(_ r: Row, offset o: Int32, source: SourceKind, sourceUserID: String) -> Linked {
         let user = localUser(r, offset: o)
         let snapshot = r.isNull(o + 12) ? nil : LinkSnapshot(
@@ -246,7 +306,9 @@ extension TenantDirectory {
         if let found, found.hasOtherLinks {
             view.otherLinks = try otherLinks(db, userID: found.user.id, source: source)
         }
-        if case .seen(let u) = e.observation {
+        if case .seen(let u) = e.observation, linked == nil, Self.knownUnmatched(u, batch: batch) {
+            // No local user holds any of its identifiers: no candidates, no email holder.
+        } else if case .seen(let u) = e.observation {
             if linked == nil && settings.scope.exclusion(of: u) == nil {
                 view.candidates = try candidates(db, MatchQuery(for: u, identifier: settings.identifier), source: source)
             }
@@ -265,6 +327,7 @@ extension TenantDirectory {
         var userID = linked?.id
         var before = linked
         if let c = d.create {
+            batch.hold(c.email, c.username, c.externalID)
             let created = try insertUser(db, c, cause: e.cause, now: batch.now)
             userID = created.id
             before = created
@@ -302,6 +365,7 @@ extension TenantDirectory {
                 if d.effects.isEmpty { d.effects = [.unchanged] }
                 d.update = after == b ? nil : after
             }
+            batch.hold(after.email, after.username, after.externalID)
             try updateUser(db, from: b, to: after, action: Self.action(for: d.effects), cause: e.cause, now: batch.now)
         }
         if batch.deactivationsExist, case .seen = e.observation, !wantsDeactivation, !d.effects.contains(.stale) {
