@@ -116,10 +116,15 @@ extension TenantDirectory {
                               deactivationsExist: try db.first(Queries.anyDeactivation, source.rawValue) { $0.bool(0) } ?? false,
                               conflictsExist: try db.first(Queries.anyConflict, source.rawValue) { $0.bool(0) } ?? false)
             let ids = evidence.map(\.observation.sourceUserID)
-            if case .deferred(let runID) = mode { try markSeen(db, runID: runID, ids) }
             if evidence.count > 1 {
                 batch.prefetched = try prefetchLinked(db, source: settings.source, ids)
                 try prefetchHeld(db, evidence, batch: &batch)
+            }
+            if case .deferred(let runID) = mode {
+                // Only links are ever judged missing, and a link made after this point is
+                // stamped later than the listing's start, so it is never judged: source
+                // users without a link now need no seen mark (a first import marks none).
+                try markSeen(db, runID: runID, evidence.count > 1 ? ids.filter { batch.prefetched[$0] != nil } : ids)
             }
             var out: [Decision] = []
             out.reserveCapacity(evidence.count)
