@@ -26,6 +26,7 @@ bench_receiver() {
   echo "   usersync:  $BIN/usersync --config serve.json serve   (verify HMAC, inbox row fsync'd before 200)"
   echo "   peer:      $nginx_bin -c nginx.conf   (worker_processes 1, access_log off, return 200)"
   start_sim 10
+  local sim=${PIDS[-1]}
   local port; port=$(free_port)
   cat >"$WORK/serve.json" <<JSON
 {"listen": "127.0.0.1:$port", "data_dir": "serve-data", "tenants": [{"id": "bench", "features": ["integrations"], "licence_limit": 100,
@@ -41,7 +42,8 @@ JSON
   printf "usersync signed events:   "
   wrk_signed "http://127.0.0.1:$port/webhooks/zendesk/bench"
   local ours=$OK_RATE
-  kill "${PIDS[-1]}" 2>/dev/null || true
+  stop "${PIDS[-1]}"
+  stop "$sim"
   local nport; nport=$(free_port)
   mkdir -p "$WORK/nginx"
   cat >"$WORK/nginx.conf" <<CONF
@@ -63,7 +65,7 @@ CONF
   printf "nginx return 200:         "
   wrk_signed "http://127.0.0.1:$nport/webhooks/zendesk/bench"
   local theirs=$OK_RATE
-  kill "${PIDS[-1]}" 2>/dev/null || true
+  stop "${PIDS[-1]}"
   if python3 -c "import sys; sys.exit(0 if $ours * $INGEST_SECONDS > $INGEST_EVENTS else 1)"; then
     echo "   (note: more requests than distinct events; the rest were duplicates, answered 200 as already stored)"
   fi
