@@ -37,11 +37,12 @@ private struct Batch {
     var prefetched: [String: Linked] = [:]
     /// Source users already handled in this batch: their prefetched rows may be stale.
     var handled: Set<String> = []
-    /// Identifiers (ASCII case folded, as `COLLATE NOCASE` compares) of the batch's unlinked
-    /// users that were looked up in one query up front, and those some local user holds (any
-    /// of email, username, external_id): a user whose identifiers were all looked up and none
-    /// is held has no match candidates and no email holder, so its lookups are skipped.
-    var lookedUp: Set<String> = []
+    /// Whether the batch's unlinked users' identifiers were looked up in one query up front,
+    /// and (ASCII case folded, as `COLLATE NOCASE` compares) every email, username and
+    /// external_id of the local users that query found or this batch wrote: a looked-up user
+    /// none of whose identifiers is held has no match candidates and no email holder, so its
+    /// per-user lookups are skipped.
+    var lookedUp = false
     var held: Set<String> = []
     /// Each looked-up source user's identifiers, computed once.
     var keys: [String: [String]] = [:]
@@ -50,7 +51,7 @@ private struct Batch {
 extension Batch {
     /// Identifiers this batch gives a local user: later lookups in the batch must query them.
     mutating func hold(_ values: String?...) {
-        guard !lookedUp.isEmpty else { return }
+        guard lookedUp else { return }
         for v in values { if let v, !v.isEmpty { held.insert(NoCase.fold(v)) } }
     }
 }
@@ -228,28 +229,38 @@ extension TenantDirectory {
         return out
     }
 
-    /// The identifiers a lookup for unlinked `u` compares: its source id (default matching's
-    /// external_id step), its identifier value and its email.
-    private static func lookupKeys(_ u: SourceUser, settings: SyncSettings) -> [String] {
+    /// The (column, value) pairs the lookups for unlinked `u` compare: default matching's
+    /// external_id step, the identifier value against its fields, and the email holder.
+    private static func lookups(_ u: SourceUser, settings: SyncSettings) -> [(MatchQuery.LocalField, String)] {
         let q = MatchQuery(for: u, identifier: settings.identifier)
-        return [q.externalIDEquals, q.value, u.email].compactMap { $0.flatMap { $0.isEmpty ? nil : NoCase.fold($0) } }
+        var out: [(MatchQuery.LocalField, String)] = []
+        if let x = q.externalIDEquals, !x.isEmpty { out.append((.externalID, NoCase.fold(x))) }
+        if let v = q.value, !v.isEmpty { for f in q.fields { out.append((f, NoCase.fold(v))) } }
+        if let e = u.email, !e.isEmpty { out.append((.email, NoCase.fold(e))) }
+        return out
     }
 
     /// Reads, in one query, which of the batch's unlinked users' identifiers a local user holds.
     private func prefetchHeld(_ db: Connection, _ evidence: [Evidence], batch: inout Batch) throws {
+        var byField: [MatchQuery.LocalField: Set<String>] = [:]
         for e in evidence {
             guard case .seen(let u) = e.observation, batch.prefetched[u.id] == nil else { continue }
-            let keys = Self.lookupKeys(u, settings: batch.settings)
-            for k in keys { batch.lookedUp.insert(k) }
-            batch.keys[u.id, default: []].append(contentsOf: keys)
+            let pairs = Self.lookups(u, settings: batch.settings)
+            for (f, v) in pairs { byField[f, default: []].insert(v) }
+            batch.keys[u.id, default: []].append(contentsOf: pairs.map(\.1))
         }
+        let total = byField.values.reduce(0) { $0 + $1.count }
         // SQLite allows 32,766 parameters; a batch that large just looks users up one by one.
-        guard !batch.lookedUp.isEmpty, batch.lookedUp.count <= 10_000 else { batch.lookedUp = []; batch.keys = [:]; return }
-        let keys = Array(batch.lookedUp)
-        let list = (1...keys.count).map { "?\($0)" }.joined(separator: ",")
-        let sql = "SELECT email, username, external_id FROM users WHERE email COLLATE NOCASE IN (\(list))"
-            + " OR username COLLATE NOCASE IN (\(list)) OR external_id COLLATE NOCASE IN (\(list))"
-        _ = try db.query(sql, arguments: keys) { r in
+        guard total > 0, total <= 10_000 else { batch.keys = [:]; return }
+        batch.lookedUp = true
+        var terms: [String] = []
+        var args: [SQLBindable?] = []
+        for (field, values) in byField.sorted(by: { $0.key.rawValue < $1.key.rawValue }) {
+            terms.append("\(field.rawValue) COLLATE NOCASE IN (" + Array(repeating: "?", count: values.count).joined(separator: ",") + ")")
+            args.append(contentsOf: values.map { $0 as SQLBindable? })
+        }
+        let sql = "SELECT email, username, external_id FROM users WHERE " + terms.joined(separator: " OR ")
+        _ = try db.query(sql, arguments: args) { r in
             for i: Int32 in 0..<3 { if let v = r.optionalText(i) { batch.held.insert(NoCase.fold(v)) } }
         }
     }
@@ -257,7 +268,7 @@ extension TenantDirectory {
     /// True when the up-front lookup proves `u` has no candidates and no email holder.
     private static func knownUnmatched(_ u: SourceUser, batch: Batch) -> Bool {
         // A source user listed twice in a batch has the keys of both: a superset, still sound.
-        guard let keys = batch.keys[u.id] else { return false }
+        guard batch.lookedUp, let keys = batch.keys[u.id] else { return false }
         return keys.allSatisfy { !batch.held.contains($0) }
     }
 
