@@ -47,7 +47,10 @@ let package = Package(
         .target(name: "App", dependencies: [
             "SyncRules", "Directory", "Config", "HTTPClient", "Desks", "Reconciliation", "HTTPServer", "Webhooks", "JSON",
         ]),
-        .executableTarget(name: "usersync", dependencies: ["App", "CLinux"]),
+        // The release binary links the Swift runtime statically: only the code it uses is
+        // mapped, instead of whole shared libraries and their relocations (issue 10: RSS).
+        .executableTarget(name: "usersync", dependencies: ["App", "CLinux"],
+                          linkerSettings: [.unsafeFlags(["-static-stdlib", "-Xlinker", "-l_FoundationCShims", "-Xlinker", "-l_FoundationCollections"], .when(configuration: .release))]),
         // Load generator for scripts/bench: signed Zendesk events over keep-alive connections.
         .executableTarget(name: "webhook-load", dependencies: ["Signing", "CLinux", "SyncRules"]),
         // What the desk simulators share: flags, serving until SIGTERM, counters.

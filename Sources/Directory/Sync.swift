@@ -37,6 +37,31 @@ private struct Batch {
     var prefetched: [String: Linked] = [:]
     /// Source users already handled in this batch: their prefetched rows may be stale.
     var handled: Set<String> = []
+    /// Whether the batch's unlinked users' identifiers were looked up in one query up front,
+    /// and (ASCII case folded, as `COLLATE NOCASE` compares) every email, username and
+    /// external_id of the local users that query found or this batch wrote: a looked-up user
+    /// none of whose identifiers is held has no match candidates and no email holder, so its
+    /// per-user lookups are skipped.
+    var lookedUp = false
+    var held: Set<String> = []
+    /// Each looked-up source user's identifiers, computed once.
+    var keys: [String: [String]] = [:]
+}
+
+extension Batch {
+    /// Identifiers this batch gives a local user: later lookups in the batch must query them.
+    mutating func hold(_ values: String?...) {
+        guard lookedUp else { return }
+        for v in values { if let v, !v.isEmpty { held.insert(NoCase.fold(v)) } }
+    }
+}
+
+/// SQLite's `COLLATE NOCASE`: folds ASCII letters only.
+enum NoCase {
+    static func fold(_ s: String) -> String {
+        guard s.utf8.contains(where: { $0 >= 65 && $0 <= 90 }) else { return s }
+        return String(decoding: s.utf8.map { $0 >= 65 && $0 <= 90 ? $0 + 32 : $0 }, as: UTF8.self)
+    }
 }
 
 /// A link, the local user it points to, and whether that user is linked to other sources.
@@ -57,29 +82,79 @@ extension TenantDirectory {
     /// those events pending, and they are applied again after the restart.
     public func apply(_ evidence: [Evidence], settings: SyncSettings, licenceLimit: Int,
                       mode: DeactivationMode = .immediate, completing: [Int64] = []) throws -> [Decision] {
-        try write(durable: completing.isEmpty) { db in
+        // Optimistically without a savepoint per user: a savepoint makes SQLite copy every
+        // page the user touches into a statement journal, which was most of a first import's
+        // cost. Only when some user cannot be applied is the whole transaction rolled back
+        // and the batch done again with each user isolated, so the outcome is the same as
+        // isolating every user from the start.
+        do {
+            return try apply(evidence, settings: settings, licenceLimit: licenceLimit, mode: mode, completing: completing,
+                             isolating: false)
+        } catch is NeedsIsolation {
+            return try apply(evidence, settings: settings, licenceLimit: licenceLimit, mode: mode, completing: completing,
+                             isolating: true)
+        }
+    }
+
+    /// Thrown out of an unisolated batch when one user's evidence could not be applied.
+    private struct NeedsIsolation: Error {}
+
+    private func apply(_ evidence: [Evidence], settings: SyncSettings, licenceLimit: Int, mode: DeactivationMode,
+                       completing: [Int64], isolating: Bool) throws -> [Decision] {
+        // A full run's batches commit without fsync, and the run's last write (its record)
+        // commits with it: WAL frames reach the disk in order, so that one fsync makes the
+        // whole run durable. A crash before it loses only a suffix of the run's batches;
+        // the run is then still `running` in the store, the next run takes its expired
+        // lease, marks it abandoned and discards its deferred deactivations and seen set,
+        // and lists the source again: a crashed run is redone, never half-trusted.
+        let durable: Bool
+        if case .deferred = mode { durable = false } else { durable = completing.isEmpty }
+        return try write(durable: durable) { db in
             try complete(db, completing)
-            let source = settings.source.rawValue
+            let source = settings.source
             var batch = Batch(settings: settings, licenceLimit: licenceLimit, mode: mode, now: Clock.nowText(),
                               touchedNS: Clock.nowNanoseconds(),
-                              deactivationsExist: try db.first(Queries.anyDeactivation, source) { $0.bool(0) } ?? false,
-                              conflictsExist: try db.first(Queries.anyConflict, source) { $0.bool(0) } ?? false)
+                              deactivationsExist: try db.first(Queries.anyDeactivation, source.rawValue) { $0.bool(0) } ?? false,
+                              conflictsExist: try db.first(Queries.anyConflict, source.rawValue) { $0.bool(0) } ?? false)
             let ids = evidence.map(\.observation.sourceUserID)
-            if case .deferred(let runID) = mode { try markSeen(db, runID: runID, ids) }
-            if evidence.count > 1 { batch.prefetched = try prefetchLinked(db, source: settings.source, ids) }
+            if evidence.count > 1 {
+                batch.prefetched = try prefetchLinked(db, source: settings.source, ids)
+                try prefetchHeld(db, evidence, batch: &batch)
+            }
+            if case .deferred(let runID) = mode {
+                // Only links are ever judged missing, and a link made after this point is
+                // stamped later than the listing's start, so it is never judged: source
+                // users without a link now need no seen mark (a first import marks none).
+                try markSeen(db, runID: runID, evidence.count > 1 ? ids.filter { batch.prefetched[$0] != nil } : ids)
+            }
             var out: [Decision] = []
             out.reserveCapacity(evidence.count)
             for e in evidence {
-                out.append(try isolated(db, e, batch: &batch))
+                if isolating {
+                    out.append(try isolated(db, e, batch: &batch))
+                } else {
+                    do { out.append(try applyOne(db, e, batch: &batch)) } catch let error where Self.unapplicable(error) != nil {
+                        throw NeedsIsolation()
+                    }
+                }
             }
             return out
         }
     }
 
+    /// Why an error means this user's evidence cannot be applied, or nil when the store
+    /// itself failed (locked, I/O): that says nothing about the user and fails the batch.
+    private static func unapplicable(_ error: any Error) -> DirectoryError.Reason? {
+        switch error {
+        case let de as DirectoryError where !de.isTransient: de.reason
+        case let se as SQLiteError where !se.isUnavailable: .sqlite(code: se.code, message: se.message)
+        default: nil
+        }
+    }
+
     /// Applies one user's evidence inside its own savepoint: when it cannot be applied (a
     /// unique-index collision the rules did not foresee, say), its writes are rolled back,
-    /// the user gets a conflict, and the rest of the batch goes on. Store failures (locked,
-    /// I/O) still fail the whole batch: they say nothing about this user.
+    /// the user gets a conflict, and the rest of the batch goes on.
     private func isolated(_ db: Connection, _ e: Evidence, batch: inout Batch) throws -> Decision {
         try db.run(Queries.savepoint)
         do {
@@ -89,12 +164,7 @@ extension TenantDirectory {
         } catch let error {
             try db.run(Queries.rollbackToSavepoint)
             try db.run(Queries.release)
-            let reason: DirectoryError.Reason
-            switch error {
-            case let de as DirectoryError where !de.isTransient: reason = de.reason
-            case let se as SQLiteError where !se.isUnavailable: reason = .sqlite(code: se.code, message: se.message)
-            default: throw error
-            }
+            guard let reason = Self.unapplicable(error) else { throw error }
             batch.handled.insert(e.observation.sourceUserID)
             return try recordUnapplicable(db, e, reason: reason, batch: &batch)
         }
@@ -159,6 +229,49 @@ extension TenantDirectory {
         return out
     }
 
+    /// The (column, value) pairs the lookups for unlinked `u` compare: default matching's
+    /// external_id step, the identifier value against its fields, and the email holder.
+    private static func lookups(_ u: SourceUser, settings: SyncSettings) -> [(MatchQuery.LocalField, String)] {
+        let q = MatchQuery(for: u, identifier: settings.identifier)
+        var out: [(MatchQuery.LocalField, String)] = []
+        if let x = q.externalIDEquals, !x.isEmpty { out.append((.externalID, NoCase.fold(x))) }
+        if let v = q.value, !v.isEmpty { for f in q.fields { out.append((f, NoCase.fold(v))) } }
+        if let e = u.email, !e.isEmpty { out.append((.email, NoCase.fold(e))) }
+        return out
+    }
+
+    /// Reads, in one query, which of the batch's unlinked users' identifiers a local user holds.
+    private func prefetchHeld(_ db: Connection, _ evidence: [Evidence], batch: inout Batch) throws {
+        var byField: [MatchQuery.LocalField: Set<String>] = [:]
+        for e in evidence {
+            guard case .seen(let u) = e.observation, batch.prefetched[u.id] == nil else { continue }
+            let pairs = Self.lookups(u, settings: batch.settings)
+            for (f, v) in pairs { byField[f, default: []].insert(v) }
+            batch.keys[u.id, default: []].append(contentsOf: pairs.map(\.1))
+        }
+        let total = byField.values.reduce(0) { $0 + $1.count }
+        // SQLite allows 32,766 parameters; a batch that large just looks users up one by one.
+        guard total > 0, total <= 10_000 else { batch.keys = [:]; return }
+        batch.lookedUp = true
+        var terms: [String] = []
+        var args: [SQLBindable?] = []
+        for (field, values) in byField.sorted(by: { $0.key.rawValue < $1.key.rawValue }) {
+            terms.append("\(field.rawValue) COLLATE NOCASE IN (" + Array(repeating: "?", count: values.count).joined(separator: ",") + ")")
+            args.append(contentsOf: values.map { $0 as SQLBindable? })
+        }
+        let sql = "SELECT email, username, external_id FROM users WHERE " + terms.joined(separator: " OR ")
+        _ = try db.query(sql, arguments: args) { r in
+            for i: Int32 in 0..<3 { if let v = r.optionalText(i) { batch.held.insert(NoCase.fold(v)) } }
+        }
+    }
+
+    /// True when the up-front lookup proves `u` has no candidates and no email holder.
+    private static func knownUnmatched(_ u: SourceUser, batch: Batch) -> Bool {
+        // A source user listed twice in a batch has the keys of both: a superset, still sound.
+        guard batch.lookedUp, let keys = batch.keys[u.id] else { return false }
+        return keys.allSatisfy { !batch.held.contains($0) }
+    }
+
     static func linked(_ r: Row, offset o: Int32, source: SourceKind, sourceUserID: String) -> Linked {
         let user = localUser(r, offset: o)
         let snapshot = r.isNull(o + 12) ? nil : LinkSnapshot(
@@ -209,7 +322,9 @@ extension TenantDirectory {
         if let found, found.hasOtherLinks {
             view.otherLinks = try otherLinks(db, userID: found.user.id, source: source)
         }
-        if case .seen(let u) = e.observation {
+        if case .seen(let u) = e.observation, linked == nil, Self.knownUnmatched(u, batch: batch) {
+            // No local user holds any of its identifiers: no candidates, no email holder.
+        } else if case .seen(let u) = e.observation {
             if linked == nil && settings.scope.exclusion(of: u) == nil {
                 view.candidates = try candidates(db, MatchQuery(for: u, identifier: settings.identifier), source: source)
             }
@@ -228,6 +343,7 @@ extension TenantDirectory {
         var userID = linked?.id
         var before = linked
         if let c = d.create {
+            batch.hold(c.email, c.username, c.externalID)
             let created = try insertUser(db, c, cause: e.cause, now: batch.now)
             userID = created.id
             before = created
@@ -267,6 +383,7 @@ extension TenantDirectory {
                 if d.effects.isEmpty { d.effects = [.unchanged] }
                 d.update = after == b ? nil : after
             }
+            batch.hold(after.email, after.username, after.externalID)
             try updateUser(db, from: b, to: after, action: Self.action(for: d.effects), cause: e.cause, now: batch.now)
         }
         if batch.deactivationsExist, case .seen = e.observation, !wantsDeactivation, !d.effects.contains(.stale) {

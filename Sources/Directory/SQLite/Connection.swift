@@ -4,6 +4,12 @@ import Synchronization
 
 private let sqlCounter = Atomic<Int>(0)
 
+/// Process-wide SQLite settings, applied once before the first connection opens.
+private let configured: Bool = {
+    _ = csqlite_disable_memstatus()
+    return true
+}()
+
 /// A hot-path statement: its text plus a small integer id, so the statement cache is an
 /// array lookup rather than hashing the SQL text on every call.
 struct SQL: Sendable {
@@ -39,6 +45,7 @@ final class Connection {
     private var fast: [Statement?] = []
 
     init(path: String) throws {
+        _ = configured
         var db: OpaquePointer?
         let flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX
         let rc = sqlite3_open_v2(path, &db, flags, nil)
