@@ -23,7 +23,7 @@ public final class RateBudget: Sendable {
     }
 
     /// Reads the rate-limit headers of `response`; responses without them change nothing.
-    func record(_ response: ClientResponse) {
+    public func record(_ response: ClientResponse) {
         guard let limit = response.header("x-ratelimit-limit").flatMap({ Int($0.trimmedSpaces) }),
               let remaining = response.header("x-ratelimit-remaining").flatMap({ Int($0.trimmedSpaces) }),
               let reset = response.header("x-ratelimit-reset").flatMap({ Double($0.trimmedSpaces) }), limit > 0
@@ -32,7 +32,7 @@ public final class RateBudget: Sendable {
     }
 
     /// How long the next call should wait, counting it against the remembered window.
-    func delay(now: Double = Date().timeIntervalSince1970) -> Double {
+    public func delay(now: Double = Date().timeIntervalSince1970) -> Double {
         window.withLock { w -> Double in
             guard var current = w else { return 0 }
             let left = current.reset - now

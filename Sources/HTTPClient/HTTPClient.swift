@@ -22,6 +22,13 @@ public struct ClientResponse: Sendable {
     public var headers: [(String, String)]
     public var body: [UInt8]
 
+    /// `headers` with lower-cased names, as the client stores them.
+    public init(status: Int, headers: [(String, String)], body: [UInt8]) {
+        self.status = status
+        self.headers = headers
+        self.body = body
+    }
+
     public func header(_ name: String) -> String? {
         let n = name.lowercased()
         return headers.last { $0.0 == n }?.1

@@ -89,7 +89,23 @@ import Testing
         let c = Self.client(sim, logs: logs)
         for _ in 0..<5 { #expect(try await c.fetchUser(id: "7100001") != nil) }
         #expect(try sim.stats()["faults_429"] == nil, "paced, never refused")
-        #expect(logs.all.contains { $0.contains("pacing") })
+    }
+
+    /// The pacing arithmetic on its own, with a fixed clock (the simulator test above only
+    /// shows nothing is refused: on a loaded machine the window may pass by itself).
+    @Test func theBudgetSpreadsTheLastCallsOfAWindowUntilItsReset() {
+        let budget = RateBudget(lowShare: 0.1, maxWait: 60)
+        func seen(limit: Int, remaining: Int, reset: Int) {
+            budget.record(ClientResponse(status: 200, headers: [("x-ratelimit-limit", "\(limit)"), ("x-ratelimit-remaining", "\(remaining)"),
+                                                                ("x-ratelimit-reset", "\(reset)")], body: []))
+        }
+        seen(limit: 100, remaining: 50, reset: 1_010)
+        #expect(budget.delay(now: 1_000) == 0, "plenty left: no wait")
+        seen(limit: 100, remaining: 4, reset: 1_010)
+        #expect(budget.delay(now: 1_000) == 2, "10 s left for 4 calls (+1): 2 s each")
+        seen(limit: 100, remaining: 0, reset: 1_010)
+        #expect(budget.delay(now: 1_000) == 10, "none left: wait for the reset")
+        #expect(budget.delay(now: 1_011) == 0, "the window passed")
     }
 
     @Test func serverErrorsAreRetried() async throws {
