@@ -45,7 +45,7 @@ let package = Package(
         .target(name: "Webhooks", dependencies: ["Signing", "SyncRules", "Directory", "Desks", "JSON"]),
         // Wiring: CLI commands and `serve`. The only module that imports everything.
         .target(name: "App", dependencies: [
-            "SyncRules", "Directory", "Config", "HTTPClient", "Desks", "Reconciliation", "HTTPServer", "Webhooks", "JSON",
+            "SyncRules", "Directory", "Config", "HTTPClient", "Desks", "Reconciliation", "HTTPServer", "Webhooks", "JSON", "Signing",
         ]),
         // The release binary links the Swift runtime statically: only the code it uses is
         // mapped, instead of whole shared libraries and their relocations (issue 10: RSS).

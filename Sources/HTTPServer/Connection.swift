@@ -110,10 +110,4 @@ public final class Responder: @unchecked Sendable {
     public func send(_ response: HTTPResponse) {
         loop.deliver(response, fd: fd, connectionID: connectionID)
     }
-
-    /// Runs `work` on this request's event loop once the events it is handling now are
-    /// done, so requests that arrived together can share one piece of work (a group commit).
-    public func afterCurrentEvents(_ work: @escaping @Sendable () -> Void) {
-        loop.runAfterEvents(work)
-    }
 }

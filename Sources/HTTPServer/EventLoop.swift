@@ -16,9 +16,6 @@ final class EventLoop: @unchecked Sendable {
     var connections: [Int32: Connection] = [:]
     var nextID: UInt64 = 1
     let mailbox = Mutex<[(fd: Int32, id: UInt64, response: HTTPResponse)]>([])
-    /// Work handlers asked to run once the current batch of events is handled (group commit).
-    var afterEvents: [() -> Void] = []
-    let foreignWork = Mutex<[@Sendable () -> Void]>([])
     let stopRequested = Atomic<Bool>(false)
     var draining = false
     var drainDeadline: UInt64 = 0
@@ -79,17 +76,6 @@ final class EventLoop: @unchecked Sendable {
         if first { wake() }
     }
 
-    /// Runs `work` on this loop after the events now being handled: handlers use it to do
-    /// one piece of work (a group commit) for all requests of one loop turn.
-    func runAfterEvents(_ work: @escaping @Sendable () -> Void) {
-        if onLoopThread {
-            afterEvents.append(work)
-        } else {
-            foreignWork.withLock { $0.append(work) }
-            wake()
-        }
-    }
-
     func requestStop() {
         stopRequested.store(true, ordering: .releasing)
         wake()
@@ -119,11 +105,6 @@ final class EventLoop: @unchecked Sendable {
                         var v: UInt64 = 0
                         _ = read(wakeFD, &v, 8)
                         processMailbox()
-                        afterEvents += foreignWork.withLock { w in
-                            let out = w
-                            w.removeAll()
-                            return out
-                        }
                     } else if let c = connections[fd] {
                         if ev & (EPOLLERR.rawValue | EPOLLHUP.rawValue) != 0 && ev & EPOLLIN.rawValue == 0 {
                             closeConnection(c)
@@ -145,11 +126,6 @@ final class EventLoop: @unchecked Sendable {
                 }
             }
             if acceptPausedUntil != 0, now >= acceptPausedUntil, listenFD >= 0 { resumeAccepting() }
-            while !afterEvents.isEmpty {
-                let work = afterEvents
-                afterEvents.removeAll(keepingCapacity: true)
-                for w in work { w() }
-            }
             if stopRequested.load(ordering: .acquiring) && !draining { beginDrain() }
             if now >= nextSweep {
                 sweep()

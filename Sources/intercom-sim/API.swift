@@ -128,20 +128,11 @@ struct IntercomAPI {
         guard req.head.queryValue("client_id") == auth.clientID else { return .json(400, Self.errorList("invalid_client", "Unknown client_id")) }
         guard let redirect = req.head.queryValue("redirect_uri") else { return .json(400, Self.errorList("invalid_request", "redirect_uri")) }
         let code = auth.issueCode()
-        let state = req.head.queryValue("state").map { "&state=" + ($0.addingPercentEncoding(withAllowedCharacters: .alphanumerics.union(CharacterSet(charactersIn: "-._~"))) ?? $0) } ?? ""
-        return HTTPResponse(status: 302, headers: [("Location", "\(redirect)\(redirect.contains("?") ? "&" : "?")code=\(code)\(state)")])
+        return OAuthForms.redirect(to: redirect, code: code, state: req.head.queryValue("state"))
     }
 
     private func token(_ req: HTTPRequest) -> HTTPResponse {
-        var form: [String: String] = [:]
-        if let o = try? JSONSerialization.jsonObject(with: Data(req.body)) as? [String: Any] {
-            form = o.compactMapValues { $0 as? String }
-        } else {
-            for pair in String(decoding: req.body, as: UTF8.self).split(separator: "&") {
-                let kv = pair.split(separator: "=", maxSplits: 1).map { String($0).removingPercentEncoding ?? String($0) }
-                if kv.count == 2 { form[kv[0]] = kv[1] }
-            }
-        }
+        let form = OAuthForms.fields(req.body)
         guard let token = auth.grant(code: form["code"], clientID: form["client_id"], clientSecret: form["client_secret"]) else {
             return .json(400, Self.errorList("invalid_grant", "The code is invalid, used or expired"))
         }

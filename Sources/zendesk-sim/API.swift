@@ -240,20 +240,11 @@ struct ZendeskAPI {
         // A real account asks a person to click Allow; the simulator allows at once.
         guard let redirect = req.head.queryValue("redirect_uri") else { return .json(400, #"{"error":"invalid_request"}"#) }
         let code = auth.issueCode(challenge: req.head.queryValue("code_challenge"), redirect: redirect)
-        let state = req.head.queryValue("state").map { "&state=" + ($0.addingPercentEncoding(withAllowedCharacters: .urlQueryAllowed) ?? $0) } ?? ""
-        return HTTPResponse(status: 302, headers: [("Location", "\(redirect)\(redirect.contains("?") ? "&" : "?")code=\(code)\(state)")])
+        return OAuthForms.redirect(to: redirect, code: code, state: req.head.queryValue("state"))
     }
 
     private func oauthToken(_ req: HTTPRequest) -> HTTPResponse {
-        var form: [String: String] = [:]
-        if let o = try? JSONSerialization.jsonObject(with: Data(req.body)) as? [String: Any] {
-            form = o.compactMapValues { $0 as? String }
-        } else {
-            for pair in String(decoding: req.body, as: UTF8.self).split(separator: "&") {
-                let kv = pair.split(separator: "=", maxSplits: 1).map { String($0).removingPercentEncoding ?? String($0) }
-                if kv.count == 2 { form[kv[0]] = kv[1] }
-            }
-        }
+        let form = OAuthForms.fields(req.body)
         guard let (access, refresh) = auth.grant(form) else {
             return .json(400, #"{"error":"invalid_grant","error_description":"The provided authorization grant is invalid"}"#)
         }
