@@ -33,7 +33,9 @@ private struct Batch {
     /// none does, the per-user clean-up statements are skipped.
     var deactivationsExist: Bool
     var conflictsExist: Bool
-    /// Links (with their users) of the batch's source users, read in one query up front.
+    /// Links (with their users) of the batch's source users, read in one query up front
+    /// when `didPrefetch`; a source user missing from it has no link.
+    var didPrefetch = false
     var prefetched: [String: Linked] = [:]
     /// Source users already handled in this batch: their prefetched rows may be stale.
     var handled: Set<String> = []
@@ -46,9 +48,25 @@ private struct Batch {
     var held: Set<String> = []
     /// Each looked-up source user's identifiers, computed once.
     var keys: [String: [String]] = [:]
+    /// Active local users, counted when a restore first asks and kept current as the batch
+    /// writes: with no index on status a count reads the whole table.
+    var activeUsers: Int?
 }
 
 extension Batch {
+    mutating func activeCount(_ db: Connection, directory: TenantDirectory) throws -> Int {
+        if let n = activeUsers { return n }
+        let n = try directory.activeCount(db)
+        activeUsers = n
+        return n
+    }
+
+    /// Keeps the active count true after a user's status went from `before` to `after`.
+    mutating func noteStatus(from before: LocalUser.Status?, to after: LocalUser.Status) {
+        guard let n = activeUsers, before != after else { return }
+        activeUsers = n + (after == .active ? 1 : 0) - (before == .active ? 1 : 0)
+    }
+
     /// Identifiers this batch gives a local user: later lookups in the batch must query them.
     mutating func hold(_ values: String?...) {
         guard lookedUp else { return }
@@ -118,6 +136,7 @@ extension TenantDirectory {
                               conflictsExist: try db.first(Queries.anyConflict, source.rawValue) { $0.bool(0) } ?? false)
             let ids = evidence.map(\.observation.sourceUserID)
             if evidence.count > 1 {
+                batch.didPrefetch = true
                 batch.prefetched = try prefetchLinked(db, source: settings.source, ids)
                 try prefetchHeld(db, evidence, batch: &batch)
             }
@@ -164,6 +183,7 @@ extension TenantDirectory {
         } catch let error {
             try db.run(Queries.rollbackToSavepoint)
             try db.run(Queries.release)
+            batch.activeUsers = nil
             guard let reason = Self.unapplicable(error) else { throw error }
             batch.handled.insert(e.observation.sourceUserID)
             return try recordUnapplicable(db, e, reason: reason, batch: &batch)
@@ -311,12 +331,12 @@ extension TenantDirectory {
         let source = settings.source
         let sid = e.observation.sourceUserID
         let found: Linked?
-        if batch.prefetched.isEmpty || batch.handled.contains(sid) {
+        if !batch.didPrefetch || batch.handled.contains(sid) {
             found = try fetchLinked(db, source: source, sourceUserID: sid)
         } else {
             found = batch.prefetched[sid]
         }
-        if !batch.prefetched.isEmpty { batch.handled.insert(sid) }
+        if batch.didPrefetch { batch.handled.insert(sid) }
         let linked = found?.user
         var view = DirectoryView(link: found?.link, linkedUser: linked)
         if let found, found.hasOtherLinks {
@@ -334,7 +354,7 @@ extension TenantDirectory {
                 view.emailHolder = try db.first(Queries.emailHolder, email, linked?.id ?? -1, map: Self.localUser)
             }
             if linked?.status == .deactivated {
-                view.seatFree = try activeCount(db) < batch.licenceLimit
+                view.seatFree = try batch.activeCount(db, directory: self) < batch.licenceLimit
             }
         }
         var d = Rules.decide(e.observation, view: view, settings: settings)
@@ -345,6 +365,7 @@ extension TenantDirectory {
         if let c = d.create {
             batch.hold(c.email, c.username, c.externalID)
             let created = try insertUser(db, c, cause: e.cause, now: batch.now)
+            batch.noteStatus(from: nil, to: created.status)
             userID = created.id
             before = created
             try insertLink(db, source: source, sourceUserID: sid, userID: created.id, snapshot: d.snapshot, batch: batch)
@@ -385,6 +406,7 @@ extension TenantDirectory {
             }
             batch.hold(after.email, after.username, after.externalID)
             try updateUser(db, from: b, to: after, action: Self.action(for: d.effects), cause: e.cause, now: batch.now)
+            batch.noteStatus(from: b.status, to: after.status)
         }
         if batch.deactivationsExist, case .seen = e.observation, !wantsDeactivation, !d.effects.contains(.stale) {
             // Seen in scope again: any deactivation an earlier run deferred or held is moot.

@@ -101,6 +101,20 @@ import Testing
         #expect(throws: DirectoryError.self) { try dir.activate(id: id, licenceLimit: 1, cause: .admin("t")) }
     }
 
+    /// The batch counts active users once and keeps the count as it restores: two users
+    /// returning in one batch with one seat free get one seat between them.
+    @Test func restoresInOneBatchShareTheFreeSeats() throws {
+        let dir = try open()
+        for i in 1...3 { try apply(dir, .seen(agent(String(i), "U\(i)", "u\(i)@x.com"))) }
+        for u in try dir.users() { _ = try dir.activate(id: u.user.id, licenceLimit: 3, cause: .admin("t")) }
+        for i in 1...3 { try apply(dir, .seen(agent(String(i), "U\(i)", "u\(i)@x.com", suspended: true, at: 2000)), limit: 3) }
+        #expect(try dir.users(status: .deactivated).count == 3)
+        let back = (1...3).map { Evidence(.seen(agent(String($0), "U\($0)", "u\($0)@x.com", at: 3000)), cause: .run(1)) }
+        _ = try dir.apply(back, settings: settings, licenceLimit: 2)
+        #expect(try dir.users(status: .active).map(\.user.name) == ["U1", "U2"])
+        #expect(try dir.users(status: .pending).map(\.user.name) == ["U3"])
+    }
+
     @Test func adminDeactivationIsNeverOverriddenBySync() throws {
         let dir = try open()
         try apply(dir, .seen(agent("1", "Ann", "ann@x.com")))
@@ -249,5 +263,40 @@ import Testing
         #expect(users[0].links.map(\.sourceUserID) == ["42"])
         #expect(try dir.events().isEmpty)
         #expect(try dir.runs().isEmpty)
+        #expect(try dir.audit(userID: 1).map(\.action) == ["created"])
+    }
+
+    /// Version 8 rebuilds `users` (which links reference, ON DELETE CASCADE) and `audit`:
+    /// links and audit rows survive, and the checks and foreign keys still hold after it.
+    @Test func rebuildingUsersKeepsLinksChecksAndForeignKeys() throws {
+        let tmp = TempDir()
+        try FileManager.default.createDirectory(atPath: tmp.path + "/tenants", withIntermediateDirectories: true)
+        let path = tmp.path + "/tenants/old.sqlite"
+        var db: OpaquePointer?
+        #expect(sqlite3_open(path, &db) == SQLITE_OK)
+        let v1 = try String(contentsOfFile: #filePath.replacingOccurrences(of: "DirectoryTests.swift", with: "Fixtures/schema-v1.sql"), encoding: .utf8)
+        #expect(sqlite3_exec(db, v1, nil, nil, nil) == SQLITE_OK)
+        sqlite3_close(db)
+        _ = try TenantDirectory(dataDir: tmp.path, tenant: "old")
+
+        #expect(sqlite3_open(path, &db) == SQLITE_OK)
+        defer { sqlite3_close(db) }
+        func exec(_ sql: String) -> Int32 { sqlite3_exec(db, sql, nil, nil, nil) }
+        func count(_ sql: String) -> Int64 {
+            var st: OpaquePointer?
+            sqlite3_prepare_v2(db, sql, -1, &st, nil)
+            defer { sqlite3_finalize(st) }
+            return sqlite3_step(st) == SQLITE_ROW ? sqlite3_column_int64(st, 0) : -1
+        }
+        #expect(count("SELECT count(*) FROM links WHERE user_id = 1") == 1)
+        #expect(count("SELECT count(*) FROM audit WHERE user_id = 1") == 1)
+        #expect(count("SELECT count(*) FROM sqlite_schema WHERE name = 'users_status'") == 0)
+        #expect(exec("PRAGMA foreign_keys = ON") == SQLITE_OK)
+        #expect(exec("UPDATE users SET status = 'asleep' WHERE id = 1") == SQLITE_CONSTRAINT)
+        #expect(exec("UPDATE users SET origin = 'okta' WHERE id = 1") == SQLITE_CONSTRAINT)
+        #expect(exec("INSERT INTO audit (user_id, at, action, cause_kind, cause) VALUES (1, 'x', 'y', 'cron', 'z')") == SQLITE_CONSTRAINT)
+        #expect(exec("INSERT INTO links (source, source_user_id, user_id, linked_at) VALUES ('zendesk', '7', 99, 'x')") == SQLITE_CONSTRAINT)
+        #expect(exec("DELETE FROM users WHERE id = 1") == SQLITE_OK)
+        #expect(count("SELECT count(*) FROM links") == 0)
     }
 }
