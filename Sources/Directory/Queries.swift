@@ -3,20 +3,28 @@
 enum Queries {
     static let userColumns = "id, name, email, username, external_id, status, deactivated_by, reason, origin, status_before_deactivation, created_at, updated_at"
 
-    /// A link with its user: user columns 0–11, snapshot columns 12–19, then whether the
-    /// user has links to other sources (20).
+    /// A link with its user: user columns 0–11, snapshot columns 12–19, whether the user
+    /// has links to other sources (20), then why the link is out of scope (21).
     private static let linkedColumns = """
         u.id, u.name, u.email, u.username, u.external_id, u.status, u.deactivated_by, u.reason, u.origin,
         u.status_before_deactivation, u.created_at, u.updated_at,
         l.name, l.email, l.role, l.custom_role, l.active, l.suspended, l.source_updated_at, l.custom_role_name,
-        EXISTS (SELECT 1 FROM links o WHERE o.user_id = l.user_id AND o.source != l.source)
+        EXISTS (SELECT 1 FROM links o WHERE o.user_id = l.user_id AND o.source != l.source), l.out_reason
         FROM links l JOIN users u ON u.id = l.user_id WHERE l.source = ?
         """
     static let otherLinks = SQL("SELECT source, out_reason FROM links WHERE user_id = ? AND source != ? ORDER BY source")
     static let setLinkOut = SQL("UPDATE links SET out_reason = ? WHERE source = ? AND source_user_id = ?")
     static let linkedUser = SQL("SELECT \(linkedColumns) AND l.source_user_id = ?")
-    /// `linkedUser` for many source users (source user id first): append `?,?,…)`.
-    static let linkedUsersPrefix = "SELECT l.source_user_id, \(linkedColumns) AND l.source_user_id IN ("
+    /// `linkedUser` for many source users (source user id first), given as a JSON array.
+    static let linkedUsersIn = SQL("SELECT l.source_user_id, \(linkedColumns) AND l.source_user_id IN (SELECT value FROM json_each(?))")
+    /// The identifiers of local users holding any of the given (ASCII-folded) emails,
+    /// usernames or external ids, each list a JSON array; served by the NOCASE indexes.
+    static let heldIdentifiers = SQL("""
+        SELECT email, username, external_id FROM users
+        WHERE email COLLATE NOCASE IN (SELECT value FROM json_each(?))
+        OR username COLLATE NOCASE IN (SELECT value FROM json_each(?))
+        OR external_id COLLATE NOCASE IN (SELECT value FROM json_each(?))
+        """)
     static let candidateColumns = userColumns + ", (SELECT l.source_user_id FROM links l WHERE l.user_id = users.id AND l.source = ?)"
     static let byExternalID = SQL("SELECT \(candidateColumns) FROM users WHERE external_id = ? COLLATE NOCASE")
     static let byEmailOrUsername = SQL("SELECT \(candidateColumns) FROM users WHERE email = ? COLLATE NOCASE OR username = ? COLLATE NOCASE ORDER BY id")

@@ -1,3 +1,4 @@
+import JSON
 import SyncRules
 
 /// One piece of evidence about a source user and the cause its changes are audited under.
@@ -46,8 +47,8 @@ private struct Batch {
     /// per-user lookups are skipped.
     var lookedUp = false
     var held: Set<String> = []
-    /// Each looked-up source user's identifiers, computed once.
-    var keys: [String: [String]] = [:]
+    /// Each looked-up source user's identifiers by its position in the batch, computed once.
+    var keys: [[String]?] = []
     /// Active local users, counted when a restore first asks and kept current as the batch
     /// writes: with no index on status a count reads the whole table.
     var activeUsers: Int?
@@ -82,11 +83,27 @@ enum NoCase {
     }
 }
 
+/// Values for a `json_each(?)` parameter: a batch's list as one bound JSON array, so each
+/// list query is one prepared statement whatever the batch size, and SQLite parses the
+/// list rather than Swift binding thousands of parameters.
+struct JSONList {
+    private var bytes: [UInt8] = [UInt8(ascii: "[")]
+
+    mutating func append(_ value: String) {
+        if bytes.count > 1 { bytes.append(UInt8(ascii: ",")) }
+        JSONWriter.appendQuoted(value, to: &bytes)
+    }
+
+    var text: String { String(decoding: bytes, as: UTF8.self) + "]" }
+}
+
 /// A link, the local user it points to, and whether that user is linked to other sources.
 struct Linked {
     var link: Link
     var user: LocalUser
     var hasOtherLinks: Bool
+    /// Why the link is out of scope, nil when in scope.
+    var outReason: String?
 }
 
 extension TenantDirectory {
@@ -148,11 +165,11 @@ extension TenantDirectory {
             }
             var out: [Decision] = []
             out.reserveCapacity(evidence.count)
-            for e in evidence {
+            for (i, e) in evidence.enumerated() {
                 if isolating {
-                    out.append(try isolated(db, e, batch: &batch))
+                    out.append(try isolated(db, e, at: i, batch: &batch))
                 } else {
-                    do { out.append(try applyOne(db, e, batch: &batch)) } catch let error where Self.unapplicable(error) != nil {
+                    do { out.append(try applyOne(db, e, at: i, batch: &batch)) } catch let error where Self.unapplicable(error) != nil {
                         throw NeedsIsolation()
                     }
                 }
@@ -174,10 +191,10 @@ extension TenantDirectory {
     /// Applies one user's evidence inside its own savepoint: when it cannot be applied (a
     /// unique-index collision the rules did not foresee, say), its writes are rolled back,
     /// the user gets a conflict, and the rest of the batch goes on.
-    private func isolated(_ db: Connection, _ e: Evidence, batch: inout Batch) throws -> Decision {
+    private func isolated(_ db: Connection, _ e: Evidence, at position: Int, batch: inout Batch) throws -> Decision {
         try db.run(Queries.savepoint)
         do {
-            let d = try applyOne(db, e, batch: &batch)
+            let d = try applyOne(db, e, at: position, batch: &batch)
             try db.run(Queries.release)
             return d
         } catch let error {
@@ -241,8 +258,9 @@ extension TenantDirectory {
     private func prefetchLinked(_ db: Connection, source: SourceKind, _ ids: [String]) throws -> [String: Linked] {
         var out: [String: Linked] = [:]
         out.reserveCapacity(ids.count)
-        let sql = Queries.linkedUsersPrefix + Array(repeating: "?", count: ids.count).joined(separator: ",") + ")"
-        _ = try db.query(sql, arguments: [source.rawValue] + ids) { r in
+        var list = JSONList()
+        for id in ids { list.append(id) }
+        _ = try db.query(Queries.linkedUsersIn, source.rawValue, list.text) { r in
             let sid = r.text(0)
             out[sid] = Self.linked(r, offset: 1, source: source, sourceUserID: sid)
         }
@@ -254,41 +272,39 @@ extension TenantDirectory {
     private static func lookups(_ u: SourceUser, settings: SyncSettings) -> [(MatchQuery.LocalField, String)] {
         let q = MatchQuery(for: u, identifier: settings.identifier)
         var out: [(MatchQuery.LocalField, String)] = []
+        out.reserveCapacity(4)
         if let x = q.externalIDEquals, !x.isEmpty { out.append((.externalID, NoCase.fold(x))) }
         if let v = q.value, !v.isEmpty { for f in q.fields { out.append((f, NoCase.fold(v))) } }
-        if let e = u.email, !e.isEmpty { out.append((.email, NoCase.fold(e))) }
+        if let e = u.email, !e.isEmpty, e != q.value || !q.fields.contains(.email) { out.append((.email, NoCase.fold(e))) }
         return out
     }
 
     /// Reads, in one query, which of the batch's unlinked users' identifiers a local user holds.
     private func prefetchHeld(_ db: Connection, _ evidence: [Evidence], batch: inout Batch) throws {
-        var byField: [MatchQuery.LocalField: Set<String>] = [:]
-        for e in evidence {
+        var emails = JSONList(), usernames = JSONList(), externalIDs = JSONList()
+        batch.keys = Array(repeating: nil, count: evidence.count)
+        for (i, e) in evidence.enumerated() {
             guard case .seen(let u) = e.observation, batch.prefetched[u.id] == nil else { continue }
             let pairs = Self.lookups(u, settings: batch.settings)
-            for (f, v) in pairs { byField[f, default: []].insert(v) }
-            batch.keys[u.id, default: []].append(contentsOf: pairs.map(\.1))
+            for (f, v) in pairs {
+                switch f {
+                case .email: emails.append(v)
+                case .username: usernames.append(v)
+                case .externalID: externalIDs.append(v)
+                }
+            }
+            batch.keys[i] = pairs.map(\.1)
         }
-        let total = byField.values.reduce(0) { $0 + $1.count }
-        // SQLite allows 32,766 parameters; a batch that large just looks users up one by one.
-        guard total > 0, total <= 10_000 else { batch.keys = [:]; return }
         batch.lookedUp = true
-        var terms: [String] = []
-        var args: [SQLBindable?] = []
-        for (field, values) in byField.sorted(by: { $0.key.rawValue < $1.key.rawValue }) {
-            terms.append("\(field.rawValue) COLLATE NOCASE IN (" + Array(repeating: "?", count: values.count).joined(separator: ",") + ")")
-            args.append(contentsOf: values.map { $0 as SQLBindable? })
-        }
-        let sql = "SELECT email, username, external_id FROM users WHERE " + terms.joined(separator: " OR ")
-        _ = try db.query(sql, arguments: args) { r in
+        _ = try db.query(Queries.heldIdentifiers, emails.text, usernames.text, externalIDs.text) { r in
             for i: Int32 in 0..<3 { if let v = r.optionalText(i) { batch.held.insert(NoCase.fold(v)) } }
         }
     }
 
-    /// True when the up-front lookup proves `u` has no candidates and no email holder.
-    private static func knownUnmatched(_ u: SourceUser, batch: Batch) -> Bool {
-        // A source user listed twice in a batch has the keys of both: a superset, still sound.
-        guard batch.lookedUp, let keys = batch.keys[u.id] else { return false }
+    /// True when the up-front lookup proves the user at `position` in the batch has no
+    /// candidates and no email holder.
+    private static func knownUnmatched(at position: Int, batch: Batch) -> Bool {
+        guard batch.lookedUp, let keys = batch.keys[position] else { return false }
         return keys.allSatisfy { !batch.held.contains($0) }
     }
 
@@ -299,7 +315,7 @@ extension TenantDirectory {
             customRoleName: r.optionalText(o + 19), active: r.bool(o + 16), suspended: r.bool(o + 17),
             updatedAt: r.optionalInt(o + 18).map(Timestamp.init(nanoseconds:)))
         return Linked(link: Link(source: source, sourceUserID: sourceUserID, userID: user.id, snapshot: snapshot), user: user,
-                      hasOtherLinks: r.bool(o + 20))
+                      hasOtherLinks: r.bool(o + 20), outReason: r.optionalText(o + 21))
     }
 
     /// The links of `userID` to sources other than `source`, for the two-desk rule.
@@ -326,7 +342,7 @@ extension TenantDirectory {
         Int(try db.first(Queries.activeCount) { $0.int(0) } ?? 0)
     }
 
-    private func applyOne(_ db: Connection, _ e: Evidence, batch: inout Batch) throws -> Decision {
+    private func applyOne(_ db: Connection, _ e: Evidence, at position: Int, batch: inout Batch) throws -> Decision {
         let settings = batch.settings
         let source = settings.source
         let sid = e.observation.sourceUserID
@@ -342,7 +358,7 @@ extension TenantDirectory {
         if let found, found.hasOtherLinks {
             view.otherLinks = try otherLinks(db, userID: found.user.id, source: source)
         }
-        if case .seen(let u) = e.observation, linked == nil, Self.knownUnmatched(u, batch: batch) {
+        if case .seen(let u) = e.observation, linked == nil, Self.knownUnmatched(at: position, batch: batch) {
             // No local user holds any of its identifiers: no candidates, no email holder.
         } else if case .seen(let u) = e.observation {
             if linked == nil && settings.scope.exclusion(of: u) == nil {
@@ -387,7 +403,10 @@ extension TenantDirectory {
             try db.run(Queries.touchLink, batch.touchedNS, source.rawValue, sid)
         }
 
-        if let out = d.linkOut, found != nil || d.create != nil || d.linkTo != nil {
+        // A link just made is in scope; an unchanged reason is not written again (a
+        // no-change run would otherwise rewrite every link).
+        let currentOut: String?? = d.create != nil || d.linkTo != nil ? .some(nil) : found.map(\.outReason)
+        if let out = d.linkOut, let current = currentOut, current != out {
             try db.run(Queries.setLinkOut, out, source.rawValue, sid)
         }
         if var after = d.update, let b = before {

@@ -265,11 +265,20 @@ extension TenantDirectory {
 /// The JSON form of a local user in audit rows: stable keys, no Foundation on the hot path.
 enum AuditJSON {
     static func encode(_ u: LocalUser) -> String {
-        var s = "{\"id\":\(u.id),\"name\":\(quote(u.name)),\"email\":\(quote(u.email)),\"username\":\(quote(u.username)),"
-        s += "\"external_id\":\(quote(u.externalID)),\"status\":\"\(u.status.rawValue)\",\"deactivated_by\":\(quote(u.deactivatedBy?.rawValue)),"
-        s += "\"reason\":\(quote(u.reason)),\"origin\":\"\(u.origin.rawValue)\"}"
-        return s
+        var out: [UInt8] = []
+        out.reserveCapacity(160 + u.name.utf8.count + (u.email?.utf8.count ?? 0) + (u.reason?.utf8.count ?? 0))
+        func raw(_ s: StaticString) { out.append(contentsOf: UnsafeBufferPointer(start: s.utf8Start, count: s.utf8CodeUnitCount)) }
+        func text(_ s: String?) { JSONWriter.appendQuoted(s, to: &out) }
+        raw("{\"id\":"); out.append(contentsOf: String(u.id).utf8)
+        raw(",\"name\":"); text(u.name)
+        raw(",\"email\":"); text(u.email)
+        raw(",\"username\":"); text(u.username)
+        raw(",\"external_id\":"); text(u.externalID)
+        raw(",\"status\":"); text(u.status.rawValue)
+        raw(",\"deactivated_by\":"); text(u.deactivatedBy?.rawValue)
+        raw(",\"reason\":"); text(u.reason)
+        raw(",\"origin\":"); text(u.origin.rawValue)
+        raw("}")
+        return String(decoding: out, as: UTF8.self)
     }
-
-    private static func quote(_ v: String?) -> String { JSONWriter.quote(v) }
 }
