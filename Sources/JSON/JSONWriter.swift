@@ -14,6 +14,12 @@ public enum JSONWriter {
     public static func appendQuoted(_ s: String?, to out: inout [UInt8]) {
         guard let s else { out.append(contentsOf: "null".utf8); return }
         out.append(UInt8(ascii: "\""))
+        // Most text needs no escaping: check the bytes once and copy them in one piece.
+        if !s.utf8.contains(where: { $0 < 0x20 || $0 == UInt8(ascii: "\"") || $0 == UInt8(ascii: "\\") }) {
+            out.append(contentsOf: s.utf8)
+            out.append(UInt8(ascii: "\""))
+            return
+        }
         for b in s.utf8 {
             switch b {
             case UInt8(ascii: "\""): out.append(UInt8(ascii: "\\")); out.append(b)

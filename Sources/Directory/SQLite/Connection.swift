@@ -99,15 +99,27 @@ final class Connection {
     // Each call form prepares (cached) and hands over to the statement, which binds,
     // steps and resets.
 
-    @discardableResult
-    func run(_ sql: SQL, _ args: SQLBindable?...) throws -> Int { try prepare(sql).run(args) }
+    // The hot-path forms take their arguments as a parameter pack: each call is
+    // specialised for its argument types, where a `SQLBindable?...` array boxed every
+    // argument in an existential (a fifth of a first import's binding cost).
 
-    func first<T>(_ sql: SQL, _ args: SQLBindable?..., map: (Row) throws -> T) throws -> T? {
-        try prepare(sql).first(args, map: map)
+    @discardableResult
+    func run<each A: SQLBindable>(_ sql: SQL, _ args: repeat each A) throws -> Int {
+        let s = try prepare(sql)
+        try s.bind(repeat each args)
+        return try s.runBound()
     }
 
-    func query<T>(_ sql: SQL, _ args: SQLBindable?..., map: (Row) throws -> T) throws -> [T] {
-        try prepare(sql).all(args, map: map)
+    func first<each A: SQLBindable, T>(_ sql: SQL, _ args: repeat each A, map: (Row) throws -> T) throws -> T? {
+        let s = try prepare(sql)
+        try s.bind(repeat each args)
+        return try s.firstBound(map: map)
+    }
+
+    func query<each A: SQLBindable, T>(_ sql: SQL, _ args: repeat each A, map: (Row) throws -> T) throws -> [T] {
+        let s = try prepare(sql)
+        try s.bind(repeat each args)
+        return try s.allBound(map: map)
     }
 
     /// Executes a statement that returns no rows.
@@ -152,6 +164,15 @@ final class Statement {
         }
     }
 
+    func bind<each A: SQLBindable>(_ args: repeat each A) throws {
+        var idx: Int32 = 0
+        for arg in repeat each args {
+            idx += 1
+            let rc = arg.bind(to: stmt, at: idx)
+            guard rc == SQLITE_OK else { throw connection.error(rc, sql) }
+        }
+    }
+
     /// True when a row is available.
     func step() throws -> Bool {
         let rc = sqlite3_step(stmt)
@@ -165,19 +186,33 @@ final class Statement {
     /// Binds, runs to the end, resets; returns the number of rows changed.
     func run(_ args: [SQLBindable?]) throws -> Int {
         try bind(args)
+        return try runBound()
+    }
+
+    func first<T>(_ args: [SQLBindable?], map: (Row) throws -> T) throws -> T? {
+        try bind(args)
+        return try firstBound(map: map)
+    }
+
+    func all<T>(_ args: [SQLBindable?], map: (Row) throws -> T) throws -> [T] {
+        try bind(args)
+        return try allBound(map: map)
+    }
+
+    // The statement already bound: run it and reset it, whatever happens.
+
+    func runBound() throws -> Int {
         defer { reset() }
         try stepToEnd()
         return Int(sqlite3_changes(connection.handle))
     }
 
-    func first<T>(_ args: [SQLBindable?], map: (Row) throws -> T) throws -> T? {
-        try bind(args)
+    func firstBound<T>(map: (Row) throws -> T) throws -> T? {
         defer { reset() }
         return try step() ? try map(Row(stmt: stmt)) : nil
     }
 
-    func all<T>(_ args: [SQLBindable?], map: (Row) throws -> T) throws -> [T] {
-        try bind(args)
+    func allBound<T>(map: (Row) throws -> T) throws -> [T] {
         defer { reset() }
         var out: [T] = []
         while try step() { out.append(try map(Row(stmt: stmt))) }
@@ -218,6 +253,14 @@ protocol SQLBindable {
     func bind(to stmt: OpaquePointer, at index: Int32) -> Int32
 }
 
+extension Optional: SQLBindable where Wrapped: SQLBindable {
+    func bind(to stmt: OpaquePointer, at index: Int32) -> Int32 {
+        switch self {
+        case .some(let v): v.bind(to: stmt, at: index)
+        case .none: sqlite3_bind_null(stmt, index)
+        }
+    }
+}
 extension Int64: SQLBindable {
     func bind(to stmt: OpaquePointer, at index: Int32) -> Int32 { sqlite3_bind_int64(stmt, index, self) }
 }
