@@ -39,6 +39,9 @@ public final class TenantDirectory: @unchecked Sendable {
             let r = try Connection(path: path)
             try r.execute("PRAGMA busy_timeout = \(Self.busyTimeoutMillis)")
             try Self.require(r, "foreign_keys", set: "ON", readsBack: "1")
+            // Reads are point lookups and page scans: a small cache keeps the process's
+            // memory to one page cache (the writer's), not two.
+            try r.execute("PRAGMA cache_size = -\(Self.readerCacheKiB)")
             reader = r
         } catch let e as SQLiteError {
             throw DirectoryError(tenant: tenant, e.isUnavailable ? .storeUnavailable("\(path): \(e.message)")
@@ -49,6 +52,8 @@ public final class TenantDirectory: @unchecked Sendable {
     }
 
     private struct UnsafeSetting: Error { var text: String }
+
+    static let readerCacheKiB = 256
 
     /// Sets a PRAGMA durability depends on and reads it back: a setting SQLite silently
     /// ignored (a read-only folder cannot hold a WAL, for one) must not pass unnoticed.

@@ -47,6 +47,39 @@ import Testing
         }
     }
 
+    /// Strings are scanned eight bytes at a time: a quote, backslash or control byte must
+    /// be found at every offset within a word and in the byte-wise tail, in keys, read
+    /// strings and skipped strings alike, and UTF-8 bytes above 0x7F must pass.
+    @Test func specialBytesAreFoundAtEveryOffset() throws {
+        for length in 0..<20 {
+            let plain = String(repeating: "é", count: length / 2) + String(repeating: "a", count: length % 2)
+            // Each escape as JSON text and as what it decodes to.
+            for (special, meaning) in [(#"\""#, "\""), (#"\\"#, "\\"), (#"\n"#, "\n"), (#"\u00e9"#, "é")] {
+                let text = plain + special + plain
+                let decoded = try JSONReader.read(Array(#"{"\#(text)": "\#(text)"}"#.utf8)) { r -> (String, String) in
+                    var out = ("", "")
+                    try r.readObject { r, key in out = (key.string, try r.readString()) }
+                    return out
+                }
+                let expected = plain + meaning + plain
+                #expect(decoded.0 == expected && decoded.1 == expected)
+                try JSONReader.read(Array(#"["\#(text)", 1]"#.utf8)) { r in try r.skipValue(); try r.expectEnd() }
+            }
+            // A raw control byte is refused wherever it falls.
+            for bad in [plain + "\u{01}", "\u{1f}" + plain] {
+                #expect(throws: JSONReader.SyntaxError.self) {
+                    try JSONReader.read(Array("[\"\(bad)\"]".utf8)) { r in try r.skipValue() }
+                }
+                #expect(throws: JSONReader.SyntaxError.self) {
+                    _ = try JSONReader.read(Array("\"\(bad)\"".utf8)) { r in try r.readString() }
+                }
+            }
+            #expect(throws: JSONReader.SyntaxError.self) {
+                try JSONReader.read(Array(#"["\#(plain)"#.utf8)) { r in try r.skipValue() }
+            }
+        }
+    }
+
     @Test func unpairedSurrogatesAreRejectedWhenRead() {
         #expect(throws: JSONReader.SyntaxError.self) {
             _ = try JSONReader.read(Array(#""\ud800""#.utf8)) { r in try r.readString() }
