@@ -15,7 +15,8 @@ public enum JSONWriter {
         guard let s else { out.append(contentsOf: "null".utf8); return }
         out.append(UInt8(ascii: "\""))
         // Most text needs no escaping: check the bytes once and copy them in one piece.
-        if !s.utf8.contains(where: { $0 < 0x20 || $0 == UInt8(ascii: "\"") || $0 == UInt8(ascii: "\\") }) {
+        let plain = s.utf8.withContiguousStorageIfAvailable { StringRun.plainEnd($0, from: 0) == $0.count }
+        if plain == true {
             out.append(contentsOf: s.utf8)
             out.append(UInt8(ascii: "\""))
             return
