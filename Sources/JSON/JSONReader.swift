@@ -58,7 +58,10 @@ public struct JSONReader {
         depth += 1
     }
 
+    @inline(__always)
     mutating func skipSpace() {
+        // Pages from APIs are mostly compact: the common case is no space at all.
+        if position < bytes.count, bytes[position] > 0x20 { return }
         while position < bytes.count {
             switch bytes[position] {
             case 0x20, 0x09, 0x0A, 0x0D: position += 1
@@ -108,7 +111,9 @@ public struct JSONReader {
         while true {
             skipSpace()
             let key = try readKey()
-            try expect(UInt8(ascii: ":"))
+            skipSpace()
+            guard position < bytes.count, bytes[position] == UInt8(ascii: ":") else { throw fail("expected ':'") }
+            position += 1
             let before = position
             try field(&self, key)
             if position == before { try skipValue() }
@@ -288,13 +293,18 @@ public struct JSONReader {
     }
 
     public mutating func skipValue() throws {
-        switch try peek() {
-        case .object: try readObject { r, _ in try r.skipValue() }
-        case .array: try readArray { try $0.skipValue() }
-        case .string: try skipString()
-        case .number: try scanNumber()
-        case .bool: _ = try readBool()
-        case .null: try literal("null")
+        skipSpace()
+        guard position < bytes.count else { throw fail("unexpected end") }
+        // On the byte itself, not `peek()`: most of a page's values are skipped.
+        switch bytes[position] {
+        case UInt8(ascii: "\""): try skipString()
+        case UInt8(ascii: "t"): try literal("true")
+        case UInt8(ascii: "f"): try literal("false")
+        case UInt8(ascii: "n"): try literal("null")
+        case UInt8(ascii: "-"), UInt8(ascii: "0")...UInt8(ascii: "9"): try scanNumber()
+        case UInt8(ascii: "{"): try readObject { r, _ in try r.skipValue() }
+        case UInt8(ascii: "["): try readArray { try $0.skipValue() }
+        default: throw fail("unexpected character")
         }
     }
 
