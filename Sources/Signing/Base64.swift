@@ -16,25 +16,46 @@ public enum Base64 {
     }
 
     private static func encode(_ bytes: [UInt8], table: [UInt8], pad: Bool) -> [UInt8] {
-        var out: [UInt8] = []
-        out.reserveCapacity((bytes.count + 2) / 3 * 4)
-        var i = 0
+        bytes.withUnsafeBufferPointer { input in
+            [UInt8](unsafeUninitializedCapacity: encodedCount(input.count)) { out, count in
+                count = table.withUnsafeBufferPointer { encode(input, into: out, table: $0, pad: pad) }
+            }
+        }
+    }
+
+    /// Standard alphabet with padding into `out` (room for `encodedCount`); the length written.
+    /// For checks that must not allocate (a webhook signature per request).
+    public static func encode(_ bytes: UnsafeBufferPointer<UInt8>, into out: UnsafeMutableBufferPointer<UInt8>) -> Int {
+        standard.withUnsafeBufferPointer { encode(bytes, into: out, table: $0, pad: true) }
+    }
+
+    /// The padded length of `count` bytes encoded (an upper bound when unpadded).
+    public static func encodedCount(_ count: Int) -> Int { (count + 2) / 3 * 4 }
+
+    private static func encode(_ bytes: UnsafeBufferPointer<UInt8>, into out: UnsafeMutableBufferPointer<UInt8>,
+                               table: UnsafeBufferPointer<UInt8>, pad: Bool) -> Int {
+        precondition(out.count >= encodedCount(bytes.count))
+        var i = 0, o = 0
+        func put(_ n: UInt32, _ shift: UInt32) {
+            out[o] = table[Int(n >> shift & 63)]
+            o += 1
+        }
         while i + 2 < bytes.count {
             let n = UInt32(bytes[i]) << 16 | UInt32(bytes[i + 1]) << 8 | UInt32(bytes[i + 2])
-            out += [table[Int(n >> 18 & 63)], table[Int(n >> 12 & 63)], table[Int(n >> 6 & 63)], table[Int(n & 63)]]
+            put(n, 18); put(n, 12); put(n, 6); put(n, 0)
             i += 3
         }
         let rest = bytes.count - i
         if rest == 1 {
             let n = UInt32(bytes[i]) << 16
-            out += [table[Int(n >> 18 & 63)], table[Int(n >> 12 & 63)]]
-            if pad { out += [61, 61] }
+            put(n, 18); put(n, 12)
+            if pad { out[o] = 61; out[o + 1] = 61; o += 2 }
         } else if rest == 2 {
             let n = UInt32(bytes[i]) << 16 | UInt32(bytes[i + 1]) << 8
-            out += [table[Int(n >> 18 & 63)], table[Int(n >> 12 & 63)], table[Int(n >> 6 & 63)]]
-            if pad { out.append(61) }
+            put(n, 18); put(n, 12); put(n, 6)
+            if pad { out[o] = 61; o += 1 }
         }
-        return out
+        return o
     }
 
     /// Decodes standard or URL-safe text, padded or not; nil for anything else.

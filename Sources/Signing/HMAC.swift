@@ -19,24 +19,36 @@ public enum MessageAuthentication {
     /// HMAC of `message` under `key`, or nil when libcrypto reports a failure (so a
     /// caller can refuse rather than compare against garbage).
     public static func hmac(_ algorithm: Algorithm, key: [UInt8], message: [UInt8]) -> [UInt8]? {
-        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: Int(EVP_MAX_MD_SIZE)) { out -> [UInt8]? in
-            var length: UInt32 = 0
-            let result = key.withUnsafeBytes { k in
-                message.withUnsafeBytes { m in
-                    HMAC(algorithm.md, k.baseAddress, Int32(k.count), m.baseAddress?.assumingMemoryBound(to: UInt8.self),
-                         m.count, out.baseAddress, &length)
-                }
+        key.withUnsafeBytes { k in
+            message.withUnsafeBytes { m in
+                withDigest(algorithm, key: k, message: m) { $0.map(Array.init) }
             }
-            guard result != nil, length > 0, Int(length) <= out.count else { return nil }
-            return Array(out[0..<Int(length)])
+        }
+    }
+
+    /// HMAC of `message` under `key` into a stack buffer, handed to `body` (nil when
+    /// libcrypto failed): what the receiver's hot path uses, so a check allocates nothing.
+    public static func withDigest<R>(_ algorithm: Algorithm, key: UnsafeRawBufferPointer, message: UnsafeRawBufferPointer,
+                                     _ body: (UnsafeBufferPointer<UInt8>?) -> R) -> R {
+        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: Int(EVP_MAX_MD_SIZE)) { out -> R in
+            var length: UInt32 = 0
+            let result = HMAC(algorithm.md, key.baseAddress, Int32(key.count), message.baseAddress?.assumingMemoryBound(to: UInt8.self),
+                              message.count, out.baseAddress, &length)
+            guard result != nil, length > 0, Int(length) <= out.count else { return body(nil) }
+            return body(UnsafeBufferPointer(rebasing: out[0..<Int(length)]))
         }
     }
 
     /// Whether two byte strings are equal, in time that depends only on their length.
     public static func constantTimeEqual(_ a: some Collection<UInt8>, _ b: some Collection<UInt8>) -> Bool {
         let x = Array(a), y = Array(b)
-        guard x.count == y.count else { return false }
-        if x.isEmpty { return true }
-        return x.withUnsafeBytes { p in y.withUnsafeBytes { q in CRYPTO_memcmp(p.baseAddress, q.baseAddress, p.count) == 0 } }
+        return x.withUnsafeBytes { p in y.withUnsafeBytes { q in constantTimeEqual(p, q) } }
+    }
+
+    /// The same comparison over bytes in place.
+    public static func constantTimeEqual(_ a: UnsafeRawBufferPointer, _ b: UnsafeRawBufferPointer) -> Bool {
+        guard a.count == b.count else { return false }
+        if a.isEmpty { return true }
+        return CRYPTO_memcmp(a.baseAddress, b.baseAddress, a.count) == 0
     }
 }

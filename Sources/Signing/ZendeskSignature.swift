@@ -17,12 +17,34 @@ public enum ZendeskSignature {
     }
 
     /// Constant-time check of a received signature header: the expected signature's base64
-    /// text against the header's, byte for byte (surrounding spaces ignored).
+    /// text against the header's, byte for byte (surrounding spaces ignored). Runs per
+    /// request on an event loop, so it allocates nothing beyond the message it signs.
     public static func isValid(signature: String, secret: String, timestamp: String, body: [UInt8]) -> Bool {
-        var given = Array(signature.utf8)[...]
-        while given.first == 0x20 { given.removeFirst() }
-        while given.last == 0x20 { given.removeLast() }
-        guard let mac = mac(secret: secret, timestamp: timestamp, body: body) else { return false }
-        return MessageAuthentication.constantTimeEqual(given, Base64.encodeBytes(mac))
+        var signature = signature, secret = secret, timestamp = timestamp
+        return signature.withUTF8 { given in
+            var lo = 0, hi = given.count
+            while lo < hi, given[lo] == 0x20 { lo += 1 }
+            while hi > lo, given[hi - 1] == 0x20 { hi -= 1 }
+            let trimmed = UnsafeRawBufferPointer(rebasing: UnsafeRawBufferPointer(given)[lo..<hi])
+            return secret.withUTF8 { key in
+                timestamp.withUTF8 { stamp in
+                    body.withUnsafeBytes { payload in
+                        // One-shot HMAC() wants the message contiguous: timestamp then body.
+                        withUnsafeTemporaryAllocation(byteCount: stamp.count + payload.count, alignment: 1) { message in
+                            UnsafeMutableRawBufferPointer(rebasing: message[0..<stamp.count]).copyMemory(from: UnsafeRawBufferPointer(stamp))
+                            UnsafeMutableRawBufferPointer(rebasing: message[stamp.count...]).copyMemory(from: payload)
+                            return MessageAuthentication.withDigest(.sha256, key: UnsafeRawBufferPointer(key),
+                                                                    message: UnsafeRawBufferPointer(message)) { mac in
+                                guard let mac else { return false }
+                                return withUnsafeTemporaryAllocation(of: UInt8.self, capacity: Base64.encodedCount(mac.count)) { text in
+                                    let n = Base64.encode(mac, into: text)
+                                    return MessageAuthentication.constantTimeEqual(trimmed, UnsafeRawBufferPointer(rebasing: UnsafeRawBufferPointer(text)[0..<n]))
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
     }
 }

@@ -52,6 +52,10 @@ struct Routes {
         AdminAPI(service: service).install(into: &r)
     }
 
+    // Built once: the writer thread answers every stored event with one of these.
+    private static let stored = HTTPResponse.json(200, #"{"status":"stored"}"#)
+    private static let duplicate = HTTPResponse.json(200, #"{"status":"duplicate"}"#)
+
     static func webhook(_ service: Service, _ req: HTTPRequest, _ res: Responder) {
         guard let tenant = req.parameters["tenant"], let source = req.parameters["source"].flatMap(SourceKind.init(rawValue:)),
               let runtime = service.runtime(tenant), let s = runtime.sources[source] else {
@@ -72,7 +76,7 @@ struct Routes {
                 switch verdict {
                 case .stored(let new):
                     count(new ? "stored" : "duplicate")
-                    res.send(.json(200, new ? #"{"status":"stored"}"# : #"{"status":"duplicate"}"#))
+                    res.send(new ? Self.stored : Self.duplicate)
                 case .acknowledgedDisabled:
                     count("disabled")
                     res.send(.json(200, #"{"status":"disabled"}"#))
