@@ -26,7 +26,7 @@ extension TenantDirectory {
     /// Stores a newly installed webhook's id and secret; the secret it replaces keeps
     /// verifying for `overlap` seconds.
     public func installWebhookSecret(source: SourceKind, webhookID: String, secret: String) throws {
-        try write { db in
+        _ = try write { db in
             try db.run("""
                 INSERT INTO source_state (source, webhook_id, webhook_secret) VALUES (?, ?, ?)
                 ON CONFLICT (source) DO UPDATE SET
@@ -49,7 +49,7 @@ extension TenantDirectory {
             }
         } ?? StoredWebhookSecrets()
         if found.previous != nil, let until = found.previousUntil, until <= Clock.nowSeconds() {
-            try write(durable: false) { db in
+            _ = try write(durable: false) { db in
                 try db.run("UPDATE source_state SET previous_webhook_secret = NULL WHERE source = ? AND webhook_secret_rotated_at <= ?",
                            source.rawValue, until - overlap)
             }
