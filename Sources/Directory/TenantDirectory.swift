@@ -35,7 +35,6 @@ public final class TenantDirectory: @unchecked Sendable {
             try Self.require(db, "synchronous", set: "FULL", readsBack: "2")
             try Self.require(db, "foreign_keys", set: "ON", readsBack: "1")
             try Schema.migrate(db)
-            Checkpointer(path: path).attach(to: db)
             connection = db
             let r = try Connection(path: path)
             try r.execute("PRAGMA busy_timeout = \(Self.busyTimeoutMillis)")

@@ -115,33 +115,6 @@ import Testing
         #expect(try dir.users(status: .pending).map(\.user.name) == ["U3"])
     }
 
-    /// The writer's hook replaces SQLite's automatic checkpoint: the WAL is still copied
-    /// into the database file (which only a checkpoint grows), now by the background
-    /// checkpointer, and the data stays whole and readable through it.
-    @Test func theWALIsCheckpointedInTheBackground() throws {
-        let dir = try open()
-        let fileSize = { () -> Int in var st = stat(); stat(dir.path, &st); return Int(st.st_size) }
-        let before = fileSize()
-        for batch in 0..<8 {
-            let evidence = (0..<500).map { i -> Evidence in
-                let n = batch * 500 + i
-                return Evidence(.seen(agent(String(n), "User \(n) " + String(repeating: "x", count: 200), "u\(n)@x.com")),
-                                cause: .run(1))
-            }
-            _ = try dir.apply(evidence, settings: settings, licenceLimit: 10_000)
-        }
-        var grown = false
-        let deadline = Date().addingTimeInterval(20)
-        while !grown && Date() < deadline {
-            grown = fileSize() > before + 1_000_000
-            if !grown { usleep(10_000) }
-        }
-        var wal = stat(); stat(dir.path + "-wal", &wal)
-        #expect(grown, "database \(fileSize()) bytes (was \(before)), WAL \(wal.st_size) bytes")
-        #expect(try dir.users().count == 4000)
-        #expect(try dir.integrityCheck() == "ok")
-    }
-
     @Test func adminDeactivationIsNeverOverriddenBySync() throws {
         let dir = try open()
         try apply(dir, .seen(agent("1", "Ann", "ann@x.com")))

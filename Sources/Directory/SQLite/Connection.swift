@@ -43,8 +43,6 @@ final class Connection {
     let handle: OpaquePointer
     private var statements: [String: Statement] = [:]
     private var fast: [Statement?] = []
-    /// The writer's background checkpointer, kept alive as long as its hook can fire.
-    var checkpointer: Checkpointer?
 
     init(path: String) throws {
         _ = configured
