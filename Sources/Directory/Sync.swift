@@ -358,7 +358,7 @@ extension TenantDirectory {
         if let found, found.hasOtherLinks {
             view.otherLinks = try otherLinks(db, userID: found.user.id, source: source)
         }
-        if case .seen(let u) = e.observation, linked == nil, Self.knownUnmatched(at: position, batch: batch) {
+        if case .seen = e.observation, linked == nil, Self.knownUnmatched(at: position, batch: batch) {
             // No local user holds any of its identifiers: no candidates, no email holder.
         } else if case .seen(let u) = e.observation {
             if linked == nil && settings.scope.exclusion(of: u) == nil {
