@@ -42,8 +42,8 @@ extension TenantDirectory {
     /// Events stored but not yet applied (pending, retries included) and those that failed for good.
     public func inboxBacklog(source: SourceKind) throws -> (pending: Int, failed: Int) {
         try read { db in
-            let rows = try db.query("SELECT status, count(*) FROM inbox WHERE source = ? AND status IN ('pending', 'failed') GROUP BY status",
-                                    source.rawValue) { ($0.text(0), Int($0.int(1))) }
+            let sql = "SELECT status, count(*) FROM inbox WHERE source = ? AND status IN ('pending', 'failed') GROUP BY status"
+            let rows = try db.query(sql, source.rawValue) { ($0.text(0), Int($0.int(1))) }
             return (rows.first { $0.0 == "pending" }?.1 ?? 0, rows.first { $0.0 == "failed" }?.1 ?? 0)
         }
     }

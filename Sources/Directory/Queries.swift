@@ -1,7 +1,8 @@
 /// The statements the sync hot path runs for every source user, prepared once per
 /// connection and looked up by id.
 enum Queries {
-    static let userColumns = "id, name, email, username, external_id, status, deactivated_by, reason, origin, status_before_deactivation, created_at, updated_at"
+    static let userColumns = "id, name, email, username, external_id, status, deactivated_by, reason, origin, "
+        + "status_before_deactivation, created_at, updated_at"
 
     /// A link with its user: user columns 0–11, snapshot columns 12–19, whether the user
     /// has links to other sources (20), then why the link is out of scope (21).
@@ -27,8 +28,12 @@ enum Queries {
         """)
     static let candidateColumns = userColumns + ", (SELECT l.source_user_id FROM links l WHERE l.user_id = users.id AND l.source = ?)"
     static let byExternalID = SQL("SELECT \(candidateColumns) FROM users WHERE external_id = ? COLLATE NOCASE")
-    static let byEmailOrUsername = SQL("SELECT \(candidateColumns) FROM users WHERE email = ? COLLATE NOCASE OR username = ? COLLATE NOCASE ORDER BY id")
-    static let byExternalIDOrUsername = SQL("SELECT \(candidateColumns) FROM users WHERE external_id = ? COLLATE NOCASE OR username = ? COLLATE NOCASE ORDER BY id")
+    static let byEmailOrUsername = SQL("""
+        SELECT \(candidateColumns) FROM users WHERE email = ? COLLATE NOCASE OR username = ? COLLATE NOCASE ORDER BY id
+        """)
+    static let byExternalIDOrUsername = SQL("""
+        SELECT \(candidateColumns) FROM users WHERE external_id = ? COLLATE NOCASE OR username = ? COLLATE NOCASE ORDER BY id
+        """)
     static let emailHolder = SQL("SELECT \(userColumns) FROM users WHERE email = ? COLLATE NOCASE AND id != ?")
     static let activeCount = SQL("SELECT count(*) FROM users WHERE status = 'active'")
     static let userByID = SQL("SELECT \(userColumns) FROM users WHERE id = ?")

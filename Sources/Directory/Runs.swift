@@ -131,7 +131,8 @@ extension TenantDirectory {
     /// (or confirmed), otherwise held for an admin. Returns (applied, held).
     public func settleDeactivations(runID: Int64, source: SourceKind, limit: Int, confirm: Bool) throws -> (applied: Int, held: Int) {
         try write { db in
-            let count = Int(try db.first("SELECT count(*) FROM deactivations WHERE run_id = ? AND state = 'deferred'", runID) { $0.int(0) } ?? 0)
+            let deferred = "SELECT count(*) FROM deactivations WHERE run_id = ? AND state = 'deferred'"
+            let count = Int(try db.first(deferred, runID) { $0.int(0) } ?? 0)
             if count > limit && !confirm {
                 try db.run("UPDATE deactivations SET state = 'held' WHERE run_id = ? AND state = 'deferred'", runID)
                 return (0, count)

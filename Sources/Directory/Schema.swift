@@ -251,7 +251,9 @@ enum Schema {
     static var latestVersion: Int { migrations.last!.version }
 
     static func migrate(_ db: Connection) throws {
-        try db.execute("CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL) STRICT")
+        try db.execute("""
+            CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL) STRICT
+            """)
         let current = try db.first("SELECT coalesce(max(version), 0) FROM schema_migrations") { $0.int(0) } ?? 0
         for m in migrations where m.version > current {
             // The pragma is a no-op inside a transaction, so it brackets the migration's.

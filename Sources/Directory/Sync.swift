@@ -35,9 +35,8 @@ private struct Batch {
     var deactivationsExist: Bool
     var conflictsExist: Bool
     /// Links (with their users) of the batch's source users, read in one query up front
-    /// when `didPrefetch`; a source user missing from it has no link.
-    var didPrefetch = false
-    var prefetched: [String: Linked] = [:]
+    /// (nil when not read: a batch of one); a source user missing from it has no link.
+    var prefetched: [String: Linked]?
     /// Source users already handled in this batch: their prefetched rows may be stale.
     var handled: Set<String> = []
     /// Whether the batch's unlinked users' identifiers were looked up in one query up front,
@@ -153,7 +152,6 @@ extension TenantDirectory {
                               conflictsExist: try db.first(Queries.anyConflict, source.rawValue) { $0.bool(0) } ?? false)
             let ids = evidence.map(\.observation.sourceUserID)
             if evidence.count > 1 {
-                batch.didPrefetch = true
                 batch.prefetched = try prefetchLinked(db, source: settings.source, ids)
                 try prefetchHeld(db, evidence, batch: &batch)
             }
@@ -161,7 +159,7 @@ extension TenantDirectory {
                 // Only links are ever judged missing, and a link made after this point is
                 // stamped later than the listing's start, so it is never judged: source
                 // users without a link now need no seen mark (a first import marks none).
-                try markSeen(db, runID: runID, evidence.count > 1 ? ids.filter { batch.prefetched[$0] != nil } : ids)
+                try markSeen(db, runID: runID, evidence.count > 1 ? ids.filter { batch.prefetched?[$0] != nil } : ids)
             }
             var out: [Decision] = []
             out.reserveCapacity(evidence.count)
@@ -275,7 +273,7 @@ extension TenantDirectory {
         out.reserveCapacity(4)
         if let x = q.externalIDEquals, !x.isEmpty { out.append((.externalID, NoCase.fold(x))) }
         if let v = q.value, !v.isEmpty { for f in q.fields { out.append((f, NoCase.fold(v))) } }
-        if let e = u.email, !e.isEmpty, e != q.value || !q.fields.contains(.email) { out.append((.email, NoCase.fold(e))) }
+        if let e = u.email, !e.isEmpty { out.append((.email, NoCase.fold(e))) }
         return out
     }
 
@@ -284,7 +282,7 @@ extension TenantDirectory {
         var emails = JSONList(), usernames = JSONList(), externalIDs = JSONList()
         batch.keys = Array(repeating: nil, count: evidence.count)
         for (i, e) in evidence.enumerated() {
-            guard case .seen(let u) = e.observation, batch.prefetched[u.id] == nil else { continue }
+            guard case .seen(let u) = e.observation, batch.prefetched?[u.id] == nil else { continue }
             let pairs = Self.lookups(u, settings: batch.settings)
             for (f, v) in pairs {
                 switch f {
@@ -347,12 +345,12 @@ extension TenantDirectory {
         let source = settings.source
         let sid = e.observation.sourceUserID
         let found: Linked?
-        if !batch.didPrefetch || batch.handled.contains(sid) {
-            found = try fetchLinked(db, source: source, sourceUserID: sid)
+        if let prefetched = batch.prefetched, !batch.handled.contains(sid) {
+            found = prefetched[sid]
         } else {
-            found = batch.prefetched[sid]
+            found = try fetchLinked(db, source: source, sourceUserID: sid)
         }
-        if batch.didPrefetch { batch.handled.insert(sid) }
+        if batch.prefetched != nil { batch.handled.insert(sid) }
         let linked = found?.user
         var view = DirectoryView(link: found?.link, linkedUser: linked)
         if let found, found.hasOtherLinks {
@@ -391,7 +389,8 @@ extension TenantDirectory {
             userID = target
             try insertLink(db, source: source, sourceUserID: sid, userID: target, snapshot: d.snapshot, batch: batch)
             if let u = before {
-                try audit(db, userID: target, action: "linked to \(source.rawValue) user \(sid)", cause: e.cause, before: u, after: u, now: batch.now)
+                try audit(db, userID: target, action: "linked to \(source.rawValue) user \(sid)", cause: e.cause,
+                          before: u, after: u, now: batch.now)
             }
         } else if let snapshot = d.snapshot, found != nil {
             try db.run(Queries.updateLinkSnapshot, snapshot.name, snapshot.email, snapshot.role, snapshot.customRole, snapshot.active,

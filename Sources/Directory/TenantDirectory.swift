@@ -143,7 +143,8 @@ public final class TenantDirectory: @unchecked Sendable {
 
     func wrap(_ error: any Error) -> any Error {
         if let e = error as? SQLiteError {
-            return DirectoryError(tenant: tenant, e.isUnavailable ? .storeUnavailable(e.message) : .sqlite(code: e.code, message: e.message))
+            return DirectoryError(tenant: tenant, e.isUnavailable ? .storeUnavailable(e.message)
+                                                          : .sqlite(code: e.code, message: e.message))
         }
         if let e = error as? UnsafeSetting { return DirectoryError(tenant: tenant, .unsafeStore(e.text)) }
         return error
@@ -239,7 +240,8 @@ extension TenantDirectory {
                 after.deactivatedBy?.rawValue, after.reason, after.statusBeforeDeactivation?.rawValue,
                 now, after.id)
         } catch let e as SQLiteError where e.isUniqueViolation {
-            throw DirectoryError(tenant: tenant, collision(db, email: after.email, username: after.username, externalID: after.externalID, except: after.id))
+            throw DirectoryError(tenant: tenant, collision(db, email: after.email, username: after.username,
+                                                           externalID: after.externalID, except: after.id))
         }
         try audit(db, userID: after.id, action: action, cause: cause, before: before, after: after, now: now)
     }

@@ -86,8 +86,6 @@ public struct JSONReader {
     }
 
     @inline(__always)
-    func plainRunEnd(from start: Int) -> Int { StringRun.plainEnd(bytes, from: start) }
-
     private mutating func expect(_ c: UInt8) throws {
         skipSpace()
         guard position < bytes.count, bytes[position] == c else { throw fail("expected '\(Character(Unicode.Scalar(c)))'") }
@@ -111,9 +109,7 @@ public struct JSONReader {
         while true {
             skipSpace()
             let key = try readKey()
-            skipSpace()
-            guard position < bytes.count, bytes[position] == UInt8(ascii: ":") else { throw fail("expected ':'") }
-            position += 1
+            try expect(UInt8(ascii: ":"))
             let before = position
             try field(&self, key)
             if position == before { try skipValue() }
@@ -147,7 +143,7 @@ public struct JSONReader {
     private mutating func readKey() throws -> JSONKey {
         guard position < bytes.count, bytes[position] == UInt8(ascii: "\"") else { throw fail("expected a key") }
         let start = position + 1
-        let i = plainRunEnd(from: start)
+        let i = StringRun.plainEnd(bytes, from: start)
         if i < bytes.count, bytes[i] == UInt8(ascii: "\"") {
             position = i + 1
             return JSONKey(bytes: bytes, range: start..<i, decoded: nil)
@@ -174,7 +170,7 @@ public struct JSONReader {
     public mutating func readString() throws -> String {
         try expect(UInt8(ascii: "\""))
         let start = position
-        position = plainRunEnd(from: start)
+        position = StringRun.plainEnd(bytes, from: start)
         guard position < bytes.count else { throw fail("unterminated string") }
         switch bytes[position] {
         case UInt8(ascii: "\""):
@@ -311,7 +307,7 @@ public struct JSONReader {
     private mutating func skipString() throws {
         position += 1
         while position < bytes.count {
-            position = plainRunEnd(from: position)
+            position = StringRun.plainEnd(bytes, from: position)
             guard position < bytes.count else { break }
             let c = bytes[position]
             if c == UInt8(ascii: "\"") { position += 1; return }

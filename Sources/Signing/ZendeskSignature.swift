@@ -6,9 +6,7 @@
 public enum ZendeskSignature {
     /// The raw 32-byte HMAC-SHA256 of `timestamp + body`, nil if libcrypto failed.
     public static func mac(secret: String, timestamp: String, body: [UInt8]) -> [UInt8]? {
-        var message = Array(timestamp.utf8)
-        message.append(contentsOf: body)
-        return MessageAuthentication.hmac(.sha256, key: Array(secret.utf8), message: message)
+        withMAC(secret: secret, timestamp: timestamp, body: body) { $0.map(Array.init) }
     }
 
     /// The header value Zendesk sends (empty, which never verifies, if libcrypto failed).
@@ -20,28 +18,36 @@ public enum ZendeskSignature {
     /// text against the header's, byte for byte (surrounding spaces ignored). Runs per
     /// request on an event loop, so it allocates nothing beyond the message it signs.
     public static func isValid(signature: String, secret: String, timestamp: String, body: [UInt8]) -> Bool {
-        var signature = signature, secret = secret, timestamp = timestamp
+        var signature = signature
         return signature.withUTF8 { given in
             var lo = 0, hi = given.count
             while lo < hi, given[lo] == 0x20 { lo += 1 }
             while hi > lo, given[hi - 1] == 0x20 { hi -= 1 }
             let trimmed = UnsafeRawBufferPointer(rebasing: UnsafeRawBufferPointer(given)[lo..<hi])
-            return secret.withUTF8 { key in
-                timestamp.withUTF8 { stamp in
-                    body.withUnsafeBytes { payload in
-                        // One-shot HMAC() wants the message contiguous: timestamp then body.
-                        withUnsafeTemporaryAllocation(byteCount: stamp.count + payload.count, alignment: 1) { message in
-                            UnsafeMutableRawBufferPointer(rebasing: message[0..<stamp.count]).copyMemory(from: UnsafeRawBufferPointer(stamp))
-                            UnsafeMutableRawBufferPointer(rebasing: message[stamp.count...]).copyMemory(from: payload)
-                            return MessageAuthentication.withDigest(.sha256, key: UnsafeRawBufferPointer(key),
-                                                                    message: UnsafeRawBufferPointer(message)) { mac in
-                                guard let mac else { return false }
-                                return withUnsafeTemporaryAllocation(of: UInt8.self, capacity: Base64.encodedCount(mac.count)) { text in
-                                    let n = Base64.encode(mac, into: text)
-                                    return MessageAuthentication.constantTimeEqual(trimmed, UnsafeRawBufferPointer(rebasing: UnsafeRawBufferPointer(text)[0..<n]))
-                                }
-                            }
-                        }
+            return withMAC(secret: secret, timestamp: timestamp, body: body) { mac in
+                guard let mac else { return false }
+                return withUnsafeTemporaryAllocation(of: UInt8.self, capacity: Base64.encodedCount(mac.count)) { text in
+                    let expected = UnsafeMutableBufferPointer(rebasing: text[..<Base64.encode(mac, into: text)])
+                    return MessageAuthentication.constantTimeEqual(trimmed, UnsafeRawBufferPointer(expected))
+                }
+            }
+        }
+    }
+
+    /// The HMAC of `timestamp + body` in a stack buffer, handed to `use` (nil if libcrypto
+    /// failed). One-shot HMAC() wants the message contiguous, so it is copied once into a
+    /// temporary; nothing else is allocated.
+    private static func withMAC<R>(secret: String, timestamp: String, body: [UInt8],
+                                   _ use: (UnsafeBufferPointer<UInt8>?) -> R) -> R {
+        var secret = secret, timestamp = timestamp
+        return secret.withUTF8 { key in
+            timestamp.withUTF8 { stamp in
+                body.withUnsafeBytes { payload in
+                    withUnsafeTemporaryAllocation(byteCount: stamp.count + payload.count, alignment: 1) { message in
+                        UnsafeMutableRawBufferPointer(rebasing: message[..<stamp.count]).copyMemory(from: UnsafeRawBufferPointer(stamp))
+                        UnsafeMutableRawBufferPointer(rebasing: message[stamp.count...]).copyMemory(from: payload)
+                        return MessageAuthentication.withDigest(.sha256, key: UnsafeRawBufferPointer(key),
+                                                                message: UnsafeRawBufferPointer(message), use)
                     }
                 }
             }

@@ -181,7 +181,8 @@ import Testing
         #expect(try dir.resolveAgent(source: .zendesk, sourceUserID: "77", email: "ann@x.com", identifier: .defaultMatching)
                 == .found(manual.user, via: "identifier"))
         try apply(dir, .seen(agent("77", "Ann", "ann@x.com")))
-        if case .found(let u, let via) = try dir.resolveAgent(source: .zendesk, sourceUserID: "77", email: nil, identifier: .defaultMatching) {
+        let resolution = try dir.resolveAgent(source: .zendesk, sourceUserID: "77", email: nil, identifier: .defaultMatching)
+        if case .found(let u, let via) = resolution {
             #expect(u.id == manual.user.id && via == "link")
         } else {
             Issue.record("not found")
@@ -246,15 +247,22 @@ import Testing
 
 /// A database created by schema version 1 opens with the current code, keeping its rows.
 @Suite struct MigrationTests {
-    @Test func upgradesAVersionOneDatabase() throws {
-        let tmp = TempDir()
+    /// `TENANTS/old.sqlite` as schema version 1 left it (Fixtures/schema-v1.sql).
+    @discardableResult
+    func versionOneDatabase(in tmp: TempDir) throws -> String {
         try FileManager.default.createDirectory(atPath: tmp.path + "/tenants", withIntermediateDirectories: true)
         let path = tmp.path + "/tenants/old.sqlite"
         var db: OpaquePointer?
         #expect(sqlite3_open(path, &db) == SQLITE_OK)
-        let v1 = try String(contentsOfFile: #filePath.replacingOccurrences(of: "DirectoryTests.swift", with: "Fixtures/schema-v1.sql"), encoding: .utf8)
-        #expect(sqlite3_exec(db, v1, nil, nil, nil) == SQLITE_OK)
+        let fixture = #filePath.replacingOccurrences(of: "DirectoryTests.swift", with: "Fixtures/schema-v1.sql")
+        #expect(sqlite3_exec(db, try String(contentsOfFile: fixture, encoding: .utf8), nil, nil, nil) == SQLITE_OK)
         sqlite3_close(db)
+        return path
+    }
+
+    @Test func upgradesAVersionOneDatabase() throws {
+        let tmp = TempDir()
+        try versionOneDatabase(in: tmp)
 
         let dir = try TenantDirectory(dataDir: tmp.path, tenant: "old")
         #expect(try dir.schemaVersion() == TenantDirectory.latestSchemaVersion)
@@ -270,13 +278,8 @@ import Testing
     /// links and audit rows survive, and the checks and foreign keys still hold after it.
     @Test func rebuildingUsersKeepsLinksChecksAndForeignKeys() throws {
         let tmp = TempDir()
-        try FileManager.default.createDirectory(atPath: tmp.path + "/tenants", withIntermediateDirectories: true)
-        let path = tmp.path + "/tenants/old.sqlite"
+        let path = try versionOneDatabase(in: tmp)
         var db: OpaquePointer?
-        #expect(sqlite3_open(path, &db) == SQLITE_OK)
-        let v1 = try String(contentsOfFile: #filePath.replacingOccurrences(of: "DirectoryTests.swift", with: "Fixtures/schema-v1.sql"), encoding: .utf8)
-        #expect(sqlite3_exec(db, v1, nil, nil, nil) == SQLITE_OK)
-        sqlite3_close(db)
         _ = try TenantDirectory(dataDir: tmp.path, tenant: "old")
 
         #expect(sqlite3_open(path, &db) == SQLITE_OK)
@@ -295,7 +298,8 @@ import Testing
         #expect(exec("UPDATE users SET status = 'asleep' WHERE id = 1") == SQLITE_CONSTRAINT)
         #expect(exec("UPDATE users SET origin = 'okta' WHERE id = 1") == SQLITE_CONSTRAINT)
         #expect(exec("INSERT INTO audit (user_id, at, action, cause_kind, cause) VALUES (1, 'x', 'y', 'cron', 'z')") == SQLITE_CONSTRAINT)
-        #expect(exec("INSERT INTO links (source, source_user_id, user_id, linked_at) VALUES ('zendesk', '7', 99, 'x')") == SQLITE_CONSTRAINT)
+        let orphan = "INSERT INTO links (source, source_user_id, user_id, linked_at) VALUES ('zendesk', '7', 99, 'x')"
+        #expect(exec(orphan) == SQLITE_CONSTRAINT)
         #expect(exec("DELETE FROM users WHERE id = 1") == SQLITE_OK)
         #expect(count("SELECT count(*) FROM links") == 0)
     }
