@@ -11,20 +11,29 @@ enum Queries {
         u.status_before_deactivation, u.created_at, u.updated_at,
         l.name, l.email, l.role, l.custom_role, l.active, l.suspended, l.source_updated_at, l.custom_role_name,
         EXISTS (SELECT 1 FROM links o WHERE o.user_id = l.user_id AND o.source != l.source), l.out_reason
-        FROM links l JOIN users u ON u.id = l.user_id WHERE l.source = ?
         """
     static let otherLinks = SQL("SELECT source, out_reason FROM links WHERE user_id = ? AND source != ? ORDER BY source")
     static let setLinkOut = SQL("UPDATE links SET out_reason = ? WHERE source = ? AND source_user_id = ?")
-    static let linkedUser = SQL("SELECT \(linkedColumns) AND l.source_user_id = ?")
-    /// `linkedUser` for many source users (source user id first), given as a JSON array.
-    static let linkedUsersIn = SQL("SELECT l.source_user_id, \(linkedColumns) AND l.source_user_id IN (SELECT value FROM json_each(?))")
+    static let linkedUser = SQL("""
+        SELECT \(linkedColumns) FROM links l JOIN users u ON u.id = l.user_id WHERE l.source = ? AND l.source_user_id = ?
+        """)
+    /// `linkedUser` for many source users (given as a JSON array; source user id first in
+    /// each row), joined rather than `IN (SELECT …)` for the reason `heldIdentifiers` gives;
+    /// CROSS JOIN keeps the list outermost (otherwise the planner scans the source's links).
+    static let linkedUsersIn = SQL("""
+        SELECT l.source_user_id, \(linkedColumns)
+        FROM json_each(?) j CROSS JOIN links l ON l.source = ? AND l.source_user_id = j.value JOIN users u ON u.id = l.user_id
+        """)
     /// The identifiers of local users holding any of the given (ASCII-folded) emails,
     /// usernames or external ids, each list a JSON array; served by the NOCASE indexes.
+    /// Joins, not `IN (SELECT …)`: SQLite materialises an IN list into a temporary index
+    /// before seeking, which cost more than the seeks (a tenth of a first import).
     static let heldIdentifiers = SQL("""
-        SELECT email, username, external_id FROM users
-        WHERE email COLLATE NOCASE IN (SELECT value FROM json_each(?))
-        OR username COLLATE NOCASE IN (SELECT value FROM json_each(?))
-        OR external_id COLLATE NOCASE IN (SELECT value FROM json_each(?))
+        SELECT u.email, u.username, u.external_id FROM json_each(?) j CROSS JOIN users u ON u.email = j.value COLLATE NOCASE
+        UNION ALL
+        SELECT u.email, u.username, u.external_id FROM json_each(?) j CROSS JOIN users u ON u.username = j.value COLLATE NOCASE
+        UNION ALL
+        SELECT u.email, u.username, u.external_id FROM json_each(?) j CROSS JOIN users u ON u.external_id = j.value COLLATE NOCASE
         """)
     static let candidateColumns = userColumns + ", (SELECT l.source_user_id FROM links l WHERE l.user_id = users.id AND l.source = ?)"
     static let byExternalID = SQL("SELECT \(candidateColumns) FROM users WHERE external_id = ? COLLATE NOCASE")

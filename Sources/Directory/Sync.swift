@@ -258,7 +258,7 @@ extension TenantDirectory {
         out.reserveCapacity(ids.count)
         var list = JSONList()
         for id in ids { list.append(id) }
-        _ = try db.query(Queries.linkedUsersIn, source.rawValue, list.text) { r in
+        _ = try db.query(Queries.linkedUsersIn, list.text, source.rawValue) { r in
             let sid = r.text(0)
             out[sid] = Self.linked(r, offset: 1, source: source, sourceUserID: sid)
         }
