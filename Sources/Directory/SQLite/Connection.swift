@@ -158,22 +158,30 @@ final class Statement {
         parameterCount = sqlite3_bind_parameter_count(stmt)
     }
 
-    deinit { sqlite3_finalize(stmt) }
+    /// The bytes of the text and blobs bound by the parameter-pack forms. Only `bind` touches
+    /// it, on the connection's one thread, so its accesses go unchecked.
+    @exclusivity(unchecked) private var arena = BindArena()
+
+    deinit {
+        sqlite3_finalize(stmt)
+        arena.release()
+    }
 
     func bind(_ args: [SQLBindable?]) throws {
         for (i, arg) in args.enumerated() {
             let idx = Int32(i + 1)
-            let rc = arg?.bind(to: stmt, at: idx) ?? sqlite3_bind_null(stmt, idx)
+            let rc = (arg?.sqlArgument ?? .null).bind(to: stmt, at: idx)
             guard rc == SQLITE_OK else { throw connection.error(rc, sql) }
         }
         nullFrom(Int32(args.count) + 1)
     }
 
     func bind<each A: SQLBindable>(_ args: repeat each A) throws {
+        arena.begin()
         var idx: Int32 = 0
         for arg in repeat each args {
             idx += 1
-            let rc = arg.bind(to: stmt, at: idx)
+            let rc = arg.sqlArgument.bind(to: stmt, at: idx, arena: &arena)
             guard rc == SQLITE_OK else { throw connection.error(rc, sql) }
         }
         nullFrom(idx + 1)
@@ -261,40 +269,116 @@ struct Row {
 
 /// A Swift value that can be bound as a statement parameter.
 protocol SQLBindable {
-    func bind(to stmt: OpaquePointer, at index: Int32) -> Int32
+    var sqlArgument: SQLArgument { get }
 }
 
-extension Optional: SQLBindable where Wrapped: SQLBindable {
+/// What a statement parameter is bound to: the one place that knows how each kind of
+/// value reaches SQLite.
+///
+/// Parameter packs are bound in a loop over their elements, and each element is reached
+/// through its conformance's witness table; the conformances therefore only say which case
+/// they are, and the binding itself is this concrete code (generic binding, with Optional's
+/// conformance copying values through value witnesses, cost a first import 8%).
+enum SQLArgument {
+    case null
+    case int(Int64)
+    case text(String)
+    case blob([UInt8])
+
+    /// Binds with SQLite copying text and blobs (the array-of-arguments forms).
     func bind(to stmt: OpaquePointer, at index: Int32) -> Int32 {
         switch self {
-        case .some(let v): v.bind(to: stmt, at: index)
-        case .none: sqlite3_bind_null(stmt, index)
+        case .null: return sqlite3_bind_null(stmt, index)
+        case .int(let v): return sqlite3_bind_int64(stmt, index, v)
+        case .text(var s):
+            return s.withUTF8 { buf in
+                buf.withMemoryRebound(to: CChar.self) { chars in
+                    sqlite3_bind_text(stmt, index, chars.baseAddress ?? UnsafePointer(bitPattern: 1), Int32(chars.count),
+                                      csqlite_transient())
+                }
+            }
+        case .blob(let b):
+            return b.withUnsafeBytes { buf in
+                sqlite3_bind_blob(stmt, index, buf.baseAddress ?? UnsafeRawPointer(bitPattern: 1), Int32(buf.count),
+                                  csqlite_transient())
+            }
+        }
+    }
+
+    /// Binds text and blobs in place from a copy in `arena` (`SQLITE_STATIC`), sparing
+    /// SQLite a malloc, a copy and a free per value.
+    func bind(to stmt: OpaquePointer, at index: Int32, arena: inout BindArena) -> Int32 {
+        switch self {
+        case .null: return sqlite3_bind_null(stmt, index)
+        case .int(let v): return sqlite3_bind_int64(stmt, index, v)
+        case .text(var s):
+            return s.withUTF8 { buf in
+                let at = arena.place(UnsafeRawBufferPointer(buf))
+                return sqlite3_bind_text(stmt, index, at.assumingMemoryBound(to: CChar.self), Int32(buf.count), nil)
+            }
+        case .blob(let b):
+            return b.withUnsafeBytes { buf in sqlite3_bind_blob(stmt, index, arena.place(buf), Int32(buf.count), nil) }
         }
     }
 }
-extension Int64: SQLBindable {
-    func bind(to stmt: OpaquePointer, at index: Int32) -> Int32 { sqlite3_bind_int64(stmt, index, self) }
+
+/// Where a statement keeps the bytes of its bound text and blobs until its next bind. A
+/// bind that outgrows the current chunk takes another and keeps the first (SQLite holds
+/// pointers into it); the next bind starts over in one chunk big enough for both.
+struct BindArena {
+    private var chunk = UnsafeMutableRawBufferPointer.allocate(byteCount: 512, alignment: 1)
+    private var used = 0
+    private var retired: [UnsafeMutableRawBufferPointer] = []
+    private var retiredBytes = 0
+
+    /// Gives up what the previous bind held.
+    mutating func begin() {
+        if !retired.isEmpty {
+            let total = retiredBytes + chunk.count
+            for r in retired { r.deallocate() }
+            retired.removeAll(keepingCapacity: true)
+            retiredBytes = 0
+            chunk.deallocate()
+            chunk = .allocate(byteCount: total, alignment: 1)
+        }
+        used = 0
+    }
+
+    /// A copy of `bytes` that stays put until the next `begin`.
+    mutating func place(_ bytes: UnsafeRawBufferPointer) -> UnsafeRawPointer {
+        if used + bytes.count > chunk.count {
+            retired.append(chunk)
+            retiredBytes += chunk.count
+            chunk = .allocate(byteCount: max(bytes.count, chunk.count * 2), alignment: 1)
+            used = 0
+        }
+        let at = chunk.baseAddress! + used
+        if let base = bytes.baseAddress { at.copyMemory(from: base, byteCount: bytes.count) }
+        used += bytes.count
+        return UnsafeRawPointer(at)
+    }
+
+    func release() {
+        for r in retired { r.deallocate() }
+        chunk.deallocate()
+    }
 }
-extension Int: SQLBindable {
-    func bind(to stmt: OpaquePointer, at index: Int32) -> Int32 { sqlite3_bind_int64(stmt, index, Int64(self)) }
-}
-extension Bool: SQLBindable {
-    func bind(to stmt: OpaquePointer, at index: Int32) -> Int32 { sqlite3_bind_int64(stmt, index, self ? 1 : 0) }
-}
-extension String: SQLBindable {
-    func bind(to stmt: OpaquePointer, at index: Int32) -> Int32 {
-        var copy = self
-        return copy.withUTF8 { buf in
-            buf.withMemoryRebound(to: CChar.self) { chars in
-                sqlite3_bind_text(stmt, index, chars.baseAddress ?? UnsafePointer(bitPattern: 1), Int32(chars.count), csqlite_transient())
+
+extension Optional: SQLBindable where Wrapped: SQLBindable {
+    var sqlArgument: SQLArgument {
+        @_specialize(where Wrapped == String)
+        @_specialize(where Wrapped == Int64)
+        @_specialize(where Wrapped == Bool)
+        get {
+            switch self {
+            case .some(let v): v.sqlArgument
+            case .none: .null
             }
         }
     }
 }
-extension Array: SQLBindable where Element == UInt8 {
-    func bind(to stmt: OpaquePointer, at index: Int32) -> Int32 {
-        withUnsafeBytes { buf in
-            sqlite3_bind_blob(stmt, index, buf.baseAddress ?? UnsafeRawPointer(bitPattern: 1), Int32(buf.count), csqlite_transient())
-        }
-    }
-}
+extension Int64: SQLBindable { var sqlArgument: SQLArgument { .int(self) } }
+extension Int: SQLBindable { var sqlArgument: SQLArgument { .int(Int64(self)) } }
+extension Bool: SQLBindable { var sqlArgument: SQLArgument { .int(self ? 1 : 0) } }
+extension String: SQLBindable { var sqlArgument: SQLArgument { .text(self) } }
+extension Array: SQLBindable where Element == UInt8 { var sqlArgument: SQLArgument { .blob(self) } }
