@@ -242,6 +242,36 @@ enum Schema {
         ALTER TABLE audit_v8 RENAME TO audit;
         CREATE INDEX audit_user ON audit (user_id, id);
         """),
+        // The same for the inbox: its four-value status check cost every stored event and
+        // every status change about 10,000 instructions (callgrind, sqlite3 CLI: 20,000
+        // inserts plus one update of each, 1.19G with the IN list, 0.79G with =/OR).
+        (9, "inbox check without an IN list", """
+        CREATE TABLE inbox_v9 (
+            seq INTEGER PRIMARY KEY,
+            source TEXT NOT NULL,
+            event_id TEXT NOT NULL,
+            type TEXT NOT NULL,
+            source_user_id TEXT,
+            received_at TEXT NOT NULL,
+            body BLOB NOT NULL,
+            status TEXT NOT NULL DEFAULT 'pending'
+                CHECK (status = 'pending' OR status = 'applied' OR status = 'ignored' OR status = 'failed'),
+            attempts INTEGER NOT NULL DEFAULT 0,
+            next_attempt_at INTEGER NOT NULL DEFAULT 0,
+            last_error TEXT,
+            applied_at TEXT,
+            UNIQUE (source, event_id)
+        ) STRICT;
+        INSERT INTO inbox_v9 (seq, source, event_id, type, source_user_id, received_at, body, status, attempts,
+            next_attempt_at, last_error, applied_at)
+            SELECT seq, source, event_id, type, source_user_id, received_at, body, status, attempts,
+            next_attempt_at, last_error, applied_at FROM inbox;
+        DROP TABLE inbox;
+        ALTER TABLE inbox_v9 RENAME TO inbox;
+        CREATE INDEX inbox_open ON inbox (source, seq) WHERE status IN ('pending', 'failed');
+        CREATE INDEX inbox_failed ON inbox (source, seq) WHERE status = 'failed';
+        CREATE INDEX inbox_settled ON inbox (applied_at) WHERE status IN ('applied', 'ignored');
+        """),
     ]
 
     /// Migrations that rebuild a table other tables reference: foreign keys are off while

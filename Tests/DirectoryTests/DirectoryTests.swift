@@ -303,4 +303,27 @@ import Testing
         #expect(exec("DELETE FROM users WHERE id = 1") == SQLITE_OK)
         #expect(count("SELECT count(*) FROM links") == 0)
     }
+
+    /// Version 9 rebuilds `inbox`: its check still refuses an unknown status, and the
+    /// partial indexes the applier and the pruner read through are back.
+    @Test func rebuildingTheInboxKeepsItsCheckAndIndexes() throws {
+        let tmp = TempDir()
+        let path = try versionOneDatabase(in: tmp)
+        _ = try TenantDirectory(dataDir: tmp.path, tenant: "old")
+        var db: OpaquePointer?
+        #expect(sqlite3_open(path, &db) == SQLITE_OK)
+        defer { sqlite3_close(db) }
+        func exec(_ sql: String) -> Int32 { sqlite3_exec(db, sql, nil, nil, nil) }
+        let insert = "INSERT INTO inbox (source, event_id, type, received_at, body, status) VALUES ('zendesk', 'e1', 't', 'x', x'7b7d', "
+        #expect(exec(insert + "'pending')") == SQLITE_OK)
+        #expect(exec(insert + "'pending')") == SQLITE_CONSTRAINT)
+        #expect(exec("UPDATE inbox SET status = 'lost'") == SQLITE_CONSTRAINT)
+        #expect(exec("UPDATE inbox SET status = 'ignored'") == SQLITE_OK)
+        var st: OpaquePointer?
+        sqlite3_prepare_v2(db, "SELECT group_concat(name) FROM (SELECT name FROM sqlite_schema WHERE tbl_name = 'inbox' "
+                           + "AND type = 'index' AND sql IS NOT NULL ORDER BY name)", -1, &st, nil)
+        defer { sqlite3_finalize(st) }
+        #expect(sqlite3_step(st) == SQLITE_ROW)
+        #expect(String(cString: sqlite3_column_text(st, 0)) == "inbox_failed,inbox_open,inbox_settled")
+    }
 }
