@@ -51,20 +51,13 @@ public struct Router: Sendable {
     func match(method: String, path: String) -> Match {
         let parts = path.split(separator: "/", omittingEmptySubsequences: true)
         var allowed: [String] = []
-        for index in bySegments[parts.count] ?? [] {
-            let route = routes[index]
-            var params: [String: String] = [:]
-            var ok = true
-            for (seg, part) in zip(route.segments, parts) {
-                switch seg {
-                case .literal(let l): if l != part { ok = false }
-                case .parameter(let name): params[name] = PercentDecoding.decode(part)
-                }
-                if !ok { break }
+        // Every webhook comes through here: literals are compared in place first, and only
+        // the route that answers is copied out and has its parameters decoded.
+        for index in bySegments[parts.count] ?? [] where Self.literals(of: routes[index].segments, match: parts) {
+            if routes[index].method == method {
+                return .found(routes[index], Self.parameters(routes[index].segments, parts))
             }
-            guard ok else { continue }
-            if route.method == method { return .found(route, params) }
-            allowed.append(route.method)
+            allowed.append(routes[index].method)
         }
         if method == "HEAD", allowed.contains("GET"), case .found(let r, let p) = match(method: "GET", path: path) {
             return .found(r, p)
@@ -72,5 +65,16 @@ public struct Router: Sendable {
         if allowed.isEmpty { return .notFound }
         if allowed.contains("GET") && !allowed.contains("HEAD") { allowed.append("HEAD") }
         return .methodNotAllowed(allow: Array(Set(allowed)).sorted())
+    }
+
+    private static func literals(of segments: [Segment], match parts: [Substring]) -> Bool {
+        for (seg, part) in zip(segments, parts) { if case .literal(let l) = seg, l != part { return false } }
+        return true
+    }
+
+    private static func parameters(_ segments: [Segment], _ parts: [Substring]) -> [String: String] {
+        var params: [String: String] = [:]
+        for (seg, part) in zip(segments, parts) { if case .parameter(let name) = seg { params[name] = PercentDecoding.decode(part) } }
+        return params
     }
 }
