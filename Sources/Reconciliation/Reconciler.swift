@@ -41,7 +41,9 @@ public struct Reconciler: Sendable {
     public var leaseSeconds: Int64 = 120
     /// Users applied per transaction: a few pages' worth amortises the commit (and its
     /// fsync) while memory stays bounded by this number, whatever the tenant's size.
-    public var batchSize = 1000
+    /// 500, not 1,000: a re-run of 100,000 users peaked 2 MB lower (its prefetched links
+    /// are the batch's biggest allocation) for 0.3% more instructions.
+    public var batchSize = 500
 
     public init(directory: TenantDirectory, source: any Source, settings: SyncSettings, licenceLimit: Int,
                 maxDeactivations: Int?, progress: (@Sendable (RunProgress) -> Void)? = nil) {
