@@ -93,24 +93,24 @@ public final class TenantDirectory: @unchecked Sendable {
         let acquired: T? = try lock.withLock(within: within) { _ -> T in
             let db = connection
             do {
-                if !durable { try db.execute("PRAGMA synchronous = NORMAL") }
+                if !durable { try db.run(Queries.synchronousNormal) }
                 if let within {
                     let left = max(0, within - (Clock.monotonicSeconds() - started))
-                    try db.execute("PRAGMA busy_timeout = \(Int(left * 1000))")
+                    db.setBusyTimeout(milliseconds: Int32(left * 1000))
                 }
-                defer { if within != nil { try? db.execute("PRAGMA busy_timeout = \(Self.busyTimeoutMillis)") } }
-                try db.execute("BEGIN IMMEDIATE")
+                defer { if within != nil { db.setBusyTimeout(milliseconds: Int32(Self.busyTimeoutMillis)) } }
+                try db.run(Queries.beginImmediate)
             } catch let e as SQLiteError {
-                if !durable { try? db.execute("PRAGMA synchronous = FULL") }
+                if !durable { try? db.run(Queries.synchronousFull) }
                 throw DirectoryError(tenant: tenant, .storeUnavailable(e.message))
             }
             do {
                 let value = try body(db)
-                try db.execute("COMMIT")
+                try db.run(Queries.commit)
                 if !durable { try restoreFullSync(db) }
                 return value
             } catch {
-                try? db.execute("ROLLBACK")
+                try? db.run(Queries.rollback)
                 if !durable { try? restoreFullSync(db) }
                 throw wrap(error)
             }
@@ -127,7 +127,9 @@ public final class TenantDirectory: @unchecked Sendable {
     /// Back to `synchronous=FULL` after a non-durable write; checked, because every later
     /// acknowledged event depends on it.
     private func restoreFullSync(_ db: Connection) throws {
-        try Self.require(db, "synchronous", set: "FULL", readsBack: "2")
+        try db.run(Queries.synchronousFull)
+        let got = try db.first(Queries.synchronous) { $0.text(0) } ?? ""
+        guard got == "2" else { throw UnsafeSetting(text: "PRAGMA synchronous reads back '\(got)', not '2'") }
     }
 
     /// Runs `body` on the read connection, outside an explicit transaction (each statement
@@ -141,8 +143,8 @@ public final class TenantDirectory: @unchecked Sendable {
     /// Runs `body` in one read transaction, so several statements see the same snapshot.
     func snapshot<T>(_ body: (Connection) throws -> T) throws -> T {
         try read { db in
-            try db.execute("BEGIN")
-            defer { try? db.execute("COMMIT") }
+            try db.run(Queries.beginRead)
+            defer { _ = try? db.run(Queries.commit) }
             return try body(db)
         }
     }

@@ -140,6 +140,10 @@ final class Connection {
     }
 
     var lastInsertRowID: Int64 { sqlite3_last_insert_rowid(handle) }
+
+    /// How long a statement waits for another connection's lock (`PRAGMA busy_timeout`
+    /// without parsing one).
+    func setBusyTimeout(milliseconds: Int32) { sqlite3_busy_timeout(handle, milliseconds) }
 }
 
 /// A prepared statement, cached by its SQL text.
