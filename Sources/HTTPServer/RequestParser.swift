@@ -230,7 +230,7 @@ public struct RequestParser {
         for (name, value) in headers {
             switch Self.framingHeader(name) {
             case "content-length":
-                for part in value.split(separator: ",", omittingEmptySubsequences: false) {
+                for part in value.pieces(splitOn: UInt8(ascii: ","), omittingEmpty: false) {
                     let p = part.trimmingASCIISpaces()
                     guard !p.isEmpty, p.utf8.count <= 18, p.utf8.allSatisfy({ $0 >= 48 && $0 <= 57 }), let n = Int(p) else {
                         return bad("invalid Content-Length")
@@ -239,14 +239,14 @@ public struct RequestParser {
                     contentLength = n
                 }
             case "transfer-encoding":
-                for part in value.split(separator: ",", omittingEmptySubsequences: false) {
+                for part in value.pieces(splitOn: UInt8(ascii: ","), omittingEmpty: false) {
                     transferEncodings.append(part.trimmingASCIISpaces().lowercased())
                 }
             case "host":
                 hosts += 1
                 if !Authority.isValid(value.utf8) { badHost = true }
             case "connection":
-                connectionTokens += value.split(separator: ",").map { $0.trimmingASCIISpaces().lowercased() }
+                connectionTokens += value.pieces(splitOn: UInt8(ascii: ","), omittingEmpty: true).map { $0.trimmingASCIISpaces().lowercased() }
             case "expect":
                 expect = value.lowercased()
             default:

@@ -49,7 +49,7 @@ public struct Router: Sendable {
     }
 
     func match(method: String, path: String) -> Match {
-        let parts = path.split(separator: "/", omittingEmptySubsequences: true)
+        let parts = path.pieces(splitOn: UInt8(ascii: "/"), omittingEmpty: true)
         var allowed: [String] = []
         // Every webhook comes through here: literals are compared in place first, and only
         // the route that answers is copied out and has its parameters decoded.
