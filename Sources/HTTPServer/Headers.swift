@@ -8,6 +8,9 @@ public struct HTTPHeaders: Sendable, Sequence {
 
     public mutating func add(_ name: String, _ value: String) { fields.append((name: name, value: value)) }
 
+    /// Room for `count` fields, so a parsed head's fields go in without regrowing.
+    mutating func reserve(_ count: Int) { fields.reserveCapacity(count) }
+
     /// The first value of `name`.
     public subscript(_ name: String) -> String? {
         for f in fields where Self.same(f.name, name) { return f.value }

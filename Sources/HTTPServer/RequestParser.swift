@@ -145,6 +145,7 @@ public struct RequestParser {
         }
         // Split into lines (CRLF or LF); a CR anywhere else is an error.
         var lines: [Range<Int>] = []
+        lines.reserveCapacity(16)
         var lineStart = 0
         var i = 0
         while i < bytes.count {
@@ -202,6 +203,7 @@ public struct RequestParser {
         if lines.count - 1 > limits.maxHeaderCount {
             return .failure(Failure(status: 431, reason: "too many header fields", close: true))
         }
+        headers.reserve(lines.count - 1)
         for line in lines.dropFirst() {
             let l = bytes[line]
             guard let first = l.first else { return bad("empty header line") }
