@@ -64,6 +64,8 @@ enum Queries {
         UPDATE links SET name = ?, email = ?, role = ?, custom_role = ?, active = ?, suspended = ?, source_updated_at = ?,
         custom_role_name = ?, touched_ns = ? WHERE source = ? AND source_user_id = ?
         """)
+    /// A batch's source users (a JSON array) into a run's seen set, in one statement.
+    static let markSeen = SQL("INSERT OR IGNORE INTO run_seen (run_id, source_user_id) SELECT ?, value FROM json_each(?)")
     static let touchLink = SQL("UPDATE links SET touched_ns = ? WHERE source = ? AND source_user_id = ?")
     // Transaction control and the per-write pragmas, prepared once: through sqlite3_exec
     // each was parsed again on every write (a fifth of the inbox writer's SQLite time).

@@ -239,17 +239,10 @@ extension TenantDirectory {
     /// Records source users a full listing returned, a page at a time, in the run's own
     /// seen set (a table, so it survives reconnects and another process can see it).
     private func markSeen(_ db: Connection, runID: Int64, _ ids: [String]) throws {
-        var rest = ids[...]
-        while !rest.isEmpty {
-            let chunk = rest.prefix(400)
-            rest = rest.dropFirst(chunk.count)
-            let sql = "INSERT OR IGNORE INTO run_seen (run_id, source_user_id) VALUES "
-                + Array(repeating: "(?, ?)", count: chunk.count).joined(separator: ",")
-            var args: [SQLBindable?] = []
-            args.reserveCapacity(chunk.count * 2)
-            for id in chunk { args.append(runID); args.append(id) }
-            _ = try db.query(sql, arguments: args) { _ in () }
-        }
+        guard !ids.isEmpty else { return }
+        var list = JSONList()
+        for id in ids { list.append(id) }
+        try db.run(Queries.markSeen, runID, list.text)
     }
 
     /// The links (and users) of many source users in one query.
