@@ -17,20 +17,30 @@ public struct Timestamp: Sendable, Hashable, Comparable, CustomStringConvertible
 
     /// Parses `YYYY-MM-DDTHH:MM:SS[.f{1,9}](Z|±HH:MM|±HHMM)`. Returns nil for anything else.
     public init?(iso8601 text: some StringProtocol) {
-        var utf8 = Array(text.utf8)[...]
+        var copy = String(text)
+        guard let ns = copy.withUTF8({ Self.parse($0) }) else { return nil }
+        self.nanoseconds = ns
+    }
+
+    /// The parse over the text's bytes, without copying them (every listed user has an
+    /// `updated_at`: a copy into an array and variadic arrays per character cost 1,600
+    /// instructions a user).
+    private static func parse(_ t: UnsafeBufferPointer<UInt8>) -> Int64? {
+        var i = 0
         func digits(_ n: Int) -> Int64? {
-            guard utf8.count >= n else { return nil }
+            guard t.count - i >= n else { return nil }
             var v: Int64 = 0
             for _ in 0..<n {
-                let c = utf8.removeFirst()
+                let c = t[i]
                 guard c >= 48, c <= 57 else { return nil }
                 v = v * 10 + Int64(c - 48)
+                i += 1
             }
             return v
         }
-        func expect(_ c: UInt8...) -> Bool {
-            guard let f = utf8.first, c.contains(f) else { return false }
-            utf8.removeFirst()
+        func expect(_ a: UInt8, _ b: UInt8? = nil, _ c: UInt8? = nil) -> Bool {
+            guard i < t.count, t[i] == a || t[i] == b || t[i] == c else { return false }
+            i += 1
             return true
         }
         guard let y = digits(4), expect(45), let mo = digits(2), expect(45), let d = digits(2),
@@ -39,35 +49,35 @@ public struct Timestamp: Sendable, Hashable, Comparable, CustomStringConvertible
               (1...12).contains(mo), (1...31).contains(d), h < 24, mi < 60, s < 61
         else { return nil }
         var frac: Int64 = 0
-        if utf8.first == 46 || utf8.first == 44 {
-            utf8.removeFirst()
+        if expect(46, 44) {
             var n = 0
-            while let c = utf8.first, c >= 48, c <= 57 {
-                utf8.removeFirst()
-                if n < 9 { frac = frac * 10 + Int64(c - 48) }
+            while i < t.count, t[i] >= 48, t[i] <= 57 {
+                if n < 9 { frac = frac * 10 + Int64(t[i] - 48) }
                 n += 1
+                i += 1
             }
             guard n >= 1 else { return nil }
             for _ in n..<max(n, 9) { frac *= 10 }
         }
         var offset: Int64 = 0
         if expect(90, 122) {
-        } else if let sign = utf8.first, sign == 43 || sign == 45 {
-            utf8.removeFirst()
+        } else if i < t.count, t[i] == 43 || t[i] == 45 {
+            let negative = t[i] == 45
+            i += 1
             guard let oh = digits(2) else { return nil }
             _ = expect(58)
             guard let om = digits(2) else { return nil }
-            offset = (oh * 60 + om) * 60 * (sign == 45 ? -1 : 1)
+            offset = (oh * 60 + om) * 60 * (negative ? -1 : 1)
         } else {
             return nil
         }
-        guard utf8.isEmpty else { return nil }
+        guard i == t.count else { return nil }
         let days = Timestamp.daysFromCivil(year: y, month: mo, day: d)
         let secs = days * 86_400 + h * 3600 + mi * 60 + s - offset
         // Nanoseconds in an Int64 reach the year 2262; later dates are refused, not trapped on.
         let (scaled, overflow) = secs.multipliedReportingOverflow(by: 1_000_000_000)
         guard !overflow, scaled <= Int64.max - frac else { return nil }
-        self.nanoseconds = scaled + frac
+        return scaled + frac
     }
 
     /// Canonical UTC text with as many fractional digits as needed (none for whole seconds).
