@@ -101,7 +101,7 @@ public final class TenantDirectory: @unchecked Sendable {
                 defer { if within != nil { db.setBusyTimeout(milliseconds: Int32(Self.busyTimeoutMillis)) } }
                 try db.run(Queries.beginImmediate)
             } catch let e as SQLiteError {
-                if !durable { try? db.run(Queries.synchronousFull) }
+                if !durable { _ = try? db.run(Queries.synchronousFull) }
                 throw DirectoryError(tenant: tenant, .storeUnavailable(e.message))
             }
             do {
@@ -110,7 +110,7 @@ public final class TenantDirectory: @unchecked Sendable {
                 if !durable { try restoreFullSync(db) }
                 return value
             } catch {
-                try? db.run(Queries.rollback)
+                _ = try? db.run(Queries.rollback)
                 if !durable { try? restoreFullSync(db) }
                 throw wrap(error)
             }
