@@ -5,6 +5,7 @@ extension String {
     func pieces(splitOn separator: UInt8, omittingEmpty: Bool) -> [Substring] {
         precondition(separator < 0x80, "an ASCII separator keeps every piece on scalar boundaries")
         var out: [Substring] = []
+        out.reserveCapacity(8)
         let bytes = utf8
         var start = bytes.startIndex
         var i = start

@@ -203,7 +203,7 @@ public struct RequestParser {
         if lines.count - 1 > limits.maxHeaderCount {
             return .failure(Failure(status: 431, reason: "too many header fields", close: true))
         }
-        headers.reserve(lines.count - 1)
+        headers.reserve(fields: lines.count - 1, bytes: bytes.count)
         for line in lines.dropFirst() {
             let l = bytes[line]
             guard let first = l.first else { return bad("empty header line") }
@@ -219,7 +219,7 @@ public struct RequestParser {
                 let c = bytes[k]
                 if (c < 0x20 && c != 0x09) || c == 0x7F { return bad("control character in header value") }
             }
-            headers.add(String(decoding: name, as: UTF8.self), String(decoding: bytes[vs..<ve], as: UTF8.self))
+            headers.add(name: name, value: bytes[vs..<ve])
         }
 
         // Framing: Content-Length and Transfer-Encoding (RFC 9112 §6).
@@ -229,8 +229,12 @@ public struct RequestParser {
         var badHost = false
         var connectionTokens: [String] = []
         var expect: String?
-        for (name, value) in headers {
-            switch Self.framingHeader(name) {
+        for i in 0..<headers.count {
+            let (name, valueBytes) = headers.field(at: i)
+            let kind = Self.framingHeader(name)
+            if kind.isEmpty { continue }
+            let value = String(decoding: valueBytes, as: UTF8.self)
+            switch kind {
             case "content-length":
                 for part in value.pieces(splitOn: UInt8(ascii: ","), omittingEmpty: false) {
                     let p = part.trimmingASCIISpaces()
@@ -302,9 +306,9 @@ public struct RequestParser {
 
     /// The lower-cased name when it is one of the headers framing depends on, else "".
     /// Compared without allocating, as every header of every request passes here.
-    static func framingHeader(_ name: String) -> String {
+    static func framingHeader(_ name: ArraySlice<UInt8>) -> String {
         let known: String
-        switch name.utf8.count {
+        switch name.count {
         case 14: known = "content-length"
         case 17: known = "transfer-encoding"
         case 4: known = "host"
