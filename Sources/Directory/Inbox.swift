@@ -111,8 +111,10 @@ extension TenantDirectory {
     }
 
     func complete(_ db: Connection, _ seqs: [Int64], status: InboxStatus = .applied, note: String? = nil) throws {
-        let now = Clock.nowText()
-        for seq in seqs { try db.run(Queries.completeInbox, status.rawValue, now, note, seq) }
+        guard !seqs.isEmpty else { return }
+        var list = JSONList()
+        for seq in seqs { list.append(seq) }
+        try db.run(Queries.completeInbox, status.rawValue, Clock.nowText(), note, list.text)
     }
 
     /// Records a failed attempt. With `retryAt` (unix seconds) the event stays pending and

@@ -114,7 +114,10 @@ enum Queries {
         SELECT min(next_attempt_at) FROM inbox WHERE source = ? AND status IN ('pending', 'failed') AND status = 'pending'
         AND next_attempt_at > 0
         """)
-    static let completeInbox = SQL("UPDATE inbox SET status = ?, applied_at = ?, last_error = ? WHERE seq = ?")
+    /// Settles the events whose seqs are given as a JSON array, in one statement.
+    static let completeInbox = SQL("""
+        UPDATE inbox SET status = ?, applied_at = ?, last_error = ? FROM json_each(?) j WHERE inbox.seq = j.value
+        """)
     static let retryInbox = SQL("""
         UPDATE inbox SET attempts = attempts + 1, last_error = ?, next_attempt_at = ? WHERE seq = ?
         """)

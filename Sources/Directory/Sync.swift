@@ -93,6 +93,11 @@ struct JSONList {
         JSONWriter.appendQuoted(value, to: &bytes)
     }
 
+    mutating func append(_ value: Int64) {
+        if bytes.count > 1 { bytes.append(UInt8(ascii: ",")) }
+        bytes.append(contentsOf: String(value).utf8)
+    }
+
     var text: String { String(decoding: bytes, as: UTF8.self) + "]" }
 }
 

@@ -153,7 +153,10 @@ public final class InboxApplier: @unchecked Sendable {
             settled.removeAll()
         }
 
-        for ev in events {
+        var i = 0
+        while i < events.count {
+            let ev = events[i]
+            i += 1
             if isStopping || storeFailed { break }
             if let uid = ev.sourceUserID, users.contains(uid) { flush() }
             let snapshot: LinkSnapshot?
@@ -163,7 +166,10 @@ public final class InboxApplier: @unchecked Sendable {
                 storeFailed = true
                 break
             }
-            switch format.interpret(ev.body, snapshot: snapshot, identifier: settings.sync.identifier) {
+            func interpret(_ e: InboxEvent) -> EventMeaning {
+                format.interpret(e.body, snapshot: snapshot, identifier: settings.sync.identifier)
+            }
+            switch interpret(ev) {
             case .observe(let o):
                 batch.append(Evidence(o, cause: .event(settings.sync.source, ev.eventID)))
                 batched.append(ev)
@@ -172,7 +178,15 @@ public final class InboxApplier: @unchecked Sendable {
                 settled.append((ev, note))
             case .fetch(let uid):
                 flush()
-                if !storeFailed { await fetchAndApply(ev, userID: uid) }
+                // The events right after it that also only ask for this user to be fetched
+                // are settled by the same fetch: it reads the user as of now, which is what
+                // each of their own fetches would read (nothing is applied in between).
+                var group = [ev]
+                while i < events.count, events[i].sourceUserID == ev.sourceUserID, case .fetch(uid) = interpret(events[i]) {
+                    group.append(events[i])
+                    i += 1
+                }
+                if !storeFailed { await fetchAndApply(group, userID: uid) }
             }
         }
         flush()
@@ -207,11 +221,14 @@ public final class InboxApplier: @unchecked Sendable {
         }
     }
 
-    private func fetchAndApply(_ ev: InboxEvent, userID: String) async {
+    /// Fetches the user `events` are about and applies what the source says now, settling
+    /// them all in the same transaction; the change is audited under the first of them.
+    private func fetchAndApply(_ events: [InboxEvent], userID: String) async {
         guard let source else {
-            recordFailure(ev, SourceError.transport("no source client (credentials missing)"))
+            for ev in events { recordFailure(ev, SourceError.transport("no source client (credentials missing)")) }
             return
         }
+        let first = events[0]
         do {
             let observation: Observation
             if let user = try await source.fetchUser(id: userID) {
@@ -219,16 +236,17 @@ public final class InboxApplier: @unchecked Sendable {
             } else {
                 observation = .deleted(sourceUserID: userID, at: nil)
             }
-            _ = try directory.apply([Evidence(observation, cause: .event(settings.sync.source, ev.eventID))],
-                                    settings: settings.sync, licenceLimit: settings.licenceLimit, mode: .immediate, completing: [ev.seq])
-            observer(ev.type, "applied", latency(ev.receivedAt))
+            _ = try directory.apply([Evidence(observation, cause: .event(settings.sync.source, first.eventID))],
+                                    settings: settings.sync, licenceLimit: settings.licenceLimit, mode: .immediate,
+                                    completing: events.map(\.seq))
+            for ev in events { observer(ev.type, "applied", latency(ev.receivedAt)) }
         } catch let e as DirectoryError where e.isTransient {
-            log("event \(ev.eventID): the store is unavailable: \(e)")
+            log("event \(first.eventID): the store is unavailable: \(e)")
         } catch {
             if let e = error as? SourceError, e.isAuthBroken {
                 try? directory.updateSourceState(settings.sync.source) { $0.authBroken = true; $0.authError = e.description }
             }
-            recordFailure(ev, error)
+            for ev in events { recordFailure(ev, error) }
         }
     }
 

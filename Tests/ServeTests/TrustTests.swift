@@ -79,6 +79,25 @@ extension ServeTests {
         #expect(try h.eventually { try h.simStats()["show_user"] ?? 0 == before + 1 })
     }
 
+    /// A burst of events that each ask for the same user to be fetched is settled by one
+    /// fetch: events that arrive while a fetch is under way share the next one.
+    @Test func eventsWaitingOnTheSameUserShareOneFetch() throws {
+        let h = try ServeHarness()
+        try h.waitForImport()
+        let agent = "6596848315999"
+        let before = try h.simStats()["show_user"] ?? 0
+        try h.sim.control("/_sim/faults", #"{"latency_ms": 1500}"#)
+        let ids = (0..<6).map { "burst-\($0)" }
+        // The first fetch takes 1.5 s; the other five are stored well within it.
+        for id in ids {
+            #expect(try h.deliver(ServeHarness.event(id: id, type: "user.name_changed", user: agent, current: #""A""#)).status == 200)
+        }
+        let settled = { try h.directory().events(limit: 1000).filter { ids.contains($0.eventID) } }
+        #expect(try h.eventually { try settled().count == ids.count && settled().allSatisfy { $0.status == .applied } })
+        let fetches = try h.simStats()["show_user"] ?? 0
+        #expect(fetches <= before + 2, "the five events behind the first share one fetch: \(fetches - before) fetches")
+    }
+
     @Test func aFailedScheduledRunIsRetriedWithinSecondsNotAtTheNextAnchor() throws {
         let h = try ServeHarness(reconcile: #"{"every": "24h", "retry": "1s"}"#) { sim in
             try sim.control("/_sim/faults", #"{"fail_page": 1}"#)
