@@ -22,7 +22,7 @@ bench_receiver() {
   [ -x /usr/sbin/nginx ] || command -v nginx >/dev/null 2>&1 || ensure_deps nginx-light || return 1
   local nginx_bin; nginx_bin=$(command -v nginx || echo /usr/sbin/nginx)
   echo "== ingest: $(nproc) cores shared by server and load generator, release build"
-  echo "   load:      wrk -t2 -c64 -d${INGEST_SECONDS}s -s scripts/lib/wrk_signed.lua ($INGEST_EVENTS distinct signed ~1 KB events, scripts/lib/signed_requests.py)"
+  echo "   load:      wrk -t2 -c64 -d${INGEST_SECONDS}s -s scripts/lib/wrk_signed.lua ($INGEST_EVENTS distinct signed ~1 KB events, scripts/lib/signed_requests.py, ids ${BENCH_EVENT_IDS:-sequential})"
   echo "   usersync:  $BIN/usersync --config serve.json serve   (verify HMAC, inbox row fsync'd before 200)"
   echo "   peer:      $nginx_bin -c nginx.conf   (worker_processes 1, access_log off, return 200)"
   start_sim 10
