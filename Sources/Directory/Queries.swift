@@ -67,15 +67,12 @@ enum Queries {
     /// A batch's source users (a JSON array) into a run's seen set, in one statement.
     static let markSeen = SQL("INSERT OR IGNORE INTO run_seen (run_id, source_user_id) SELECT ?, value FROM json_each(?)")
     static let touchLink = SQL("UPDATE links SET touched_ns = ? WHERE source = ? AND source_user_id = ?")
-    // Transaction control and the per-write pragmas, prepared once: through sqlite3_exec
-    // each was parsed again on every write (a fifth of the inbox writer's SQLite time).
+    // Transaction control, prepared once: through sqlite3_exec each statement was parsed
+    // again on every write (a fifth of the inbox writer's SQLite time).
     static let beginImmediate = SQL("BEGIN IMMEDIATE")
     static let beginRead = SQL("BEGIN")
     static let commit = SQL("COMMIT")
     static let rollback = SQL("ROLLBACK")
-    static let synchronousNormal = SQL("PRAGMA synchronous = NORMAL")
-    static let synchronousFull = SQL("PRAGMA synchronous = FULL")
-    static let synchronous = SQL("PRAGMA synchronous")
     static let savepoint = SQL("SAVEPOINT one_user")
     static let release = SQL("RELEASE one_user")
     static let rollbackToSavepoint = SQL("ROLLBACK TO one_user")

@@ -63,8 +63,10 @@ public final class TenantDirectory: @unchecked Sendable {
 
     /// Sets a PRAGMA durability depends on and reads it back: a setting SQLite silently
     /// ignored (a read-only folder cannot hold a WAL, for one) must not pass unnoticed.
+    /// Both statements are prepared once per connection: a non-durable write restores
+    /// `synchronous=FULL` through here every time.
     static func require(_ db: Connection, _ pragma: String, set value: String, readsBack expected: String) throws {
-        try db.execute("PRAGMA \(pragma) = \(value)")
+        try db.run("PRAGMA \(pragma) = \(value)")
         let got = try db.first("PRAGMA \(pragma)") { $0.text(0) } ?? ""
         guard got.lowercased() == expected else {
             throw UnsafeSetting(text: "PRAGMA \(pragma) reads back '\(got)', not '\(expected)'")
@@ -93,7 +95,7 @@ public final class TenantDirectory: @unchecked Sendable {
         let acquired: T? = try lock.withLock(within: within) { _ -> T in
             let db = connection
             do {
-                if !durable { try db.run(Queries.synchronousNormal) }
+                if !durable { try db.run("PRAGMA synchronous = NORMAL") }
                 if let within {
                     let left = max(0, within - (Clock.monotonicSeconds() - started))
                     db.setBusyTimeout(milliseconds: Int32(left * 1000))
@@ -101,7 +103,7 @@ public final class TenantDirectory: @unchecked Sendable {
                 defer { if within != nil { db.setBusyTimeout(milliseconds: Int32(Self.busyTimeoutMillis)) } }
                 try db.run(Queries.beginImmediate)
             } catch let e as SQLiteError {
-                if !durable { _ = try? db.run(Queries.synchronousFull) }
+                if !durable { try? restoreFullSync(db) }
                 throw DirectoryError(tenant: tenant, .storeUnavailable(e.message))
             }
             do {
@@ -127,9 +129,7 @@ public final class TenantDirectory: @unchecked Sendable {
     /// Back to `synchronous=FULL` after a non-durable write; checked, because every later
     /// acknowledged event depends on it.
     private func restoreFullSync(_ db: Connection) throws {
-        try db.run(Queries.synchronousFull)
-        let got = try db.first(Queries.synchronous) { $0.text(0) } ?? ""
-        guard got == "2" else { throw UnsafeSetting(text: "PRAGMA synchronous reads back '\(got)', not '2'") }
+        try Self.require(db, "synchronous", set: "FULL", readsBack: "2")
     }
 
     /// Runs `body` on the read connection, outside an explicit transaction (each statement

@@ -178,7 +178,9 @@ public struct RequestParser {
         } else if versionBytes.elementsEqual("HTTP/1.0".utf8) {
             version = .http10
         } else if versionBytes.count == 8, versionBytes.starts(with: "HTTP/".utf8),
-                  versionBytes.dropFirst(5).enumerated().allSatisfy({ $0.offset == 1 ? $0.element == 0x2E : (48...57).contains($0.element) }) {
+                  versionBytes.dropFirst(5).enumerated().allSatisfy({
+                      $0.offset == 1 ? $0.element == 0x2E : (48...57).contains($0.element)
+                  }) {
             return bad("HTTP version not supported", status: 505)
         } else {
             return bad("malformed HTTP version")
@@ -193,7 +195,9 @@ public struct RequestParser {
             let end = rest.firstIndex { $0 == UInt8(ascii: "/") || $0 == UInt8(ascii: "?") } ?? rest.endIndex
             // An http(s) URI with an empty host is invalid (RFC 9110 §4.2.1); '@' (userinfo)
             // is outside the host grammar, so it is refused too.
-            guard end > rest.startIndex, Authority.isValid(rest[rest.startIndex..<end]) else { return bad("invalid request target authority") }
+            guard end > rest.startIndex, Authority.isValid(rest[rest.startIndex..<end]) else {
+                return bad("invalid request target authority")
+            }
             local = rest[end...]
         } else {
             return bad("invalid request target")
@@ -252,7 +256,8 @@ public struct RequestParser {
                 hosts += 1
                 if !Authority.isValid(value.utf8) { badHost = true }
             case "connection":
-                connectionTokens += value.pieces(splitOn: UInt8(ascii: ","), omittingEmpty: true).map { $0.trimmingASCIISpaces().lowercased() }
+                connectionTokens += value.pieces(splitOn: UInt8(ascii: ","), omittingEmpty: true)
+                    .map { $0.trimmingASCIISpaces().lowercased() }
             case "expect":
                 expect = value.lowercased()
             default:

@@ -121,8 +121,10 @@ public struct Reconciler: Sendable {
                 }
             }
             try lease.check()
-            let limit = Rules.deactivationLimit(configured: maxDeactivations, linkedUsers: try directory.linkedCount(source: settings.source))
-            let settled = try directory.settleDeactivations(runID: runID, source: settings.source, limit: limit, confirm: confirmDeactivations)
+            let linked = try directory.linkedCount(source: settings.source)
+            let limit = Rules.deactivationLimit(configured: maxDeactivations, linkedUsers: linked)
+            let settled = try directory.settleDeactivations(runID: runID, source: settings.source, limit: limit,
+                                                            confirm: confirmDeactivations)
             counts.deactivated += settled.applied
             counts.held = settled.held
             let outcome: RunRecord.Outcome = settled.held > 0 ? .held : .completed

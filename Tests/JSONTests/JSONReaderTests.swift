@@ -17,7 +17,8 @@ import Testing
     }
 
     @Test func readsScalarsAndSkipsNestedValues() throws {
-        let v = try read(#"{"id": 6596848315901, "sid": "42", "name": "Zo\u00eb \"Z\" \ud83d\ude00", "a": [1, {"x": [true, null]}], "o": {"k": "v\n"}, "n": null, "b": false, "f": -1.5e3}"#)
+        let v = try read(#"{"id": 6596848315901, "sid": "42", "name": "Zo\u00eb \"Z\" \ud83d\ude00", "#
+                         + #""a": [1, {"x": [true, null]}], "o": {"k": "v\n"}, "n": null, "b": false, "f": -1.5e3}"#)
         #expect(v["id"] == "6596848315901")
         #expect(v["sid"] == "42")
         #expect(v["name"] == "Zoë \"Z\" 😀")

@@ -47,7 +47,9 @@ extension ServeTests {
         #expect(try h.zendeskStatus()["failed_events"] as? Int == 1)
         let metrics = try h.metrics()
         #expect(metrics.contains(#"usersync_inbox_failed_events{tenant="abc-energy",source="zendesk"} 1"#))
-        #expect(metrics.contains(#"usersync_events_total{tenant="abc-energy",source="zendesk",type="zen:event-type:user.identity_changed",outcome="failed"} 1"#))
+        let failedEvents = #"usersync_events_total{tenant="abc-energy",source="zendesk","#
+            + #"type="zen:event-type:user.identity_changed",outcome="failed"} 1"#
+        #expect(metrics.contains(failedEvents))
 
         // A 404 without Zendesk's RecordNotFound body is no evidence of deletion.
         let annNow = try #require(try h.user(linkedTo: ann))
@@ -228,7 +230,8 @@ final class Burst: @unchecked Sendable {
                 guard let c = try? RawClient(port: port) else { return }
                 for i in 0..<perConnection {
                     let at = start.addingTimeInterval(Double(worker * perConnection + i) / 1000)
-                    let body = ServeHarness.event(id: "burst-\(worker)-\(i)", type: "user.name_changed", user: users[(worker + i) % users.count],
+                    let body = ServeHarness.event(id: "burst-\(worker)-\(i)", type: "user.name_changed",
+                                                  user: users[(worker + i) % users.count],
                                                   current: "\"Name \(worker)-\(i)\"", updatedAt: at)
                     c.send(ServeHarness.rawRequest(body))
                     guard let r = c.readResponse() else { return }
