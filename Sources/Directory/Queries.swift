@@ -28,6 +28,13 @@ enum Queries {
     /// usernames or external ids, each list a JSON array; served by the NOCASE indexes.
     /// Joins, not `IN (SELECT …)`: SQLite materialises an IN list into a temporary index
     /// before seeking, which cost more than the seeks (a tenth of a first import).
+    /// For many source users (a JSON array), the position in it of each that has a link,
+    /// with the fingerprint the link last applied (null when none stands).
+    static let appliedIn = SQL("""
+        SELECT j.key, l.applied FROM json_each(?) j CROSS JOIN links l ON l.source = ? AND l.source_user_id = j.value
+        """)
+    static let unapplyLinks = SQL("UPDATE links SET applied = NULL WHERE user_id = ? AND applied IS NOT NULL")
+    static let setApplied = SQL("UPDATE links SET applied = ? WHERE source = ? AND source_user_id = ?")
     static let heldIdentifiers = SQL("""
         SELECT u.email, u.username, u.external_id FROM json_each(?) j CROSS JOIN users u ON u.email = j.value COLLATE NOCASE
         UNION ALL
@@ -57,8 +64,8 @@ enum Queries {
     static let insertAudit = SQL("INSERT INTO audit (user_id, at, action, cause_kind, cause, before, after) VALUES (?, ?, ?, ?, ?, ?, ?)")
     static let insertLink = SQL("""
         INSERT INTO links (source, source_user_id, user_id, name, email, role, custom_role, active, suspended, source_updated_at,
-        linked_at, custom_role_name, touched_ns)
-        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+        linked_at, custom_role_name, touched_ns, applied)
+        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
         """)
     static let updateLinkSnapshot = SQL("""
         UPDATE links SET name = ?, email = ?, role = ?, custom_role = ?, active = ?, suspended = ?, source_updated_at = ?,

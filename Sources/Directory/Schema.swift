@@ -272,6 +272,29 @@ enum Schema {
         CREATE INDEX inbox_failed ON inbox (source, seq) WHERE status = 'failed';
         CREATE INDEX inbox_settled ON inbox (applied_at) WHERE status IN ('applied', 'ignored');
         """),
+        // `applied` is the fingerprint (SyncRules.Fingerprint) of the listing input a full
+        // run last applied to the link and found nothing left to do: a later run skips a
+        // source user whose input has the same fingerprint. Any change on the local side
+        // that input was judged against (the user, this link, the user's other links)
+        // clears it, whichever path writes it; the triggers make that so, but for a link
+        // added to a user who has others: an INSERT trigger makes SQLite keep a statement
+        // journal for every link a first import inserts (+40% of its instructions), and the
+        // one place that links an existing user clears the others itself. The sync's own
+        // writes set it again after they are done.
+        (10, "what each link last applied", """
+        ALTER TABLE links ADD COLUMN applied INTEGER;
+        CREATE TRIGGER users_changed_links_unapplied AFTER UPDATE ON users BEGIN
+            UPDATE links SET applied = NULL WHERE user_id = NEW.id AND applied IS NOT NULL;
+        END;
+        CREATE TRIGGER link_removed_others_unapplied AFTER DELETE ON links BEGIN
+            UPDATE links SET applied = NULL WHERE user_id = OLD.user_id AND applied IS NOT NULL;
+        END;
+        CREATE TRIGGER link_changed_unapplied AFTER UPDATE OF user_id, name, email, role, custom_role, active, suspended,
+            source_updated_at, custom_role_name, out_reason ON links BEGIN
+            UPDATE links SET applied = NULL WHERE user_id IN (OLD.user_id, NEW.user_id) AND applied IS NOT NULL
+                AND NOT (source = NEW.source AND source_user_id = NEW.source_user_id AND NEW.applied IS NOT OLD.applied);
+        END;
+        """),
     ]
 
     /// Migrations that rebuild a table other tables reference: foreign keys are off while

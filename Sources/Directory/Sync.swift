@@ -51,6 +51,19 @@ private struct Batch {
     /// Active local users, counted when a restore first asks and kept current as the batch
     /// writes: with no index on status a count reads the whole table.
     var activeUsers: Int?
+    /// A full run's view of each position in the batch (empty otherwise): the input's
+    /// fingerprint (nil for evidence other than `.seen`), whether the source user has a
+    /// link, and the fingerprint that link last applied.
+    var fingerprints: [Int64?] = []
+    var linkedAt: [Bool] = []
+    var appliedAt: [Int64?] = []
+
+    /// Whether the evidence at `position` is the input its link last applied with nothing
+    /// left to do: applying it again would change nothing, so it is not read or applied.
+    func isAtRest(_ position: Int) -> Bool {
+        guard position < fingerprints.count, let fp = fingerprints[position] else { return false }
+        return appliedAt[position] == fp
+    }
 }
 
 extension Batch {
@@ -156,20 +169,26 @@ extension TenantDirectory {
                               deactivationsExist: try db.first(Queries.anyDeactivation, source.rawValue) { $0.bool(0) } ?? false,
                               conflictsExist: try db.first(Queries.anyConflict, source.rawValue) { $0.bool(0) } ?? false)
             let ids = evidence.map(\.observation.sourceUserID)
-            if evidence.count > 1 {
-                batch.prefetched = try prefetchLinked(db, source: settings.source, ids)
-                try prefetchHeld(db, evidence, batch: &batch)
-            }
             if case .deferred(let runID) = mode {
+                try readApplied(db, evidence, ids, batch: &batch)
                 // Only links are ever judged missing, and a link made after this point is
                 // stamped later than the listing's start, so it is never judged: source
                 // users without a link now need no seen mark (a first import marks none).
-                try markSeen(db, runID: runID, evidence.count > 1 ? ids.filter { batch.prefetched?[$0] != nil } : ids)
+                try markSeen(db, runID: runID, ids.indices.filter { batch.linkedAt[$0] }.map { ids[$0] })
+            }
+            let toApply = ids.indices.filter { !batch.isAtRest($0) }
+            if toApply.count > 1 {
+                // A full run knows already which source users have links: only theirs are read.
+                let linked = batch.linkedAt.isEmpty ? toApply : toApply.filter { batch.linkedAt[$0] }
+                batch.prefetched = linked.isEmpty ? [:] : try prefetchLinked(db, source: settings.source, linked.map { ids[$0] })
+                try prefetchHeld(db, evidence, batch: &batch)
             }
             var out: [Decision] = []
             out.reserveCapacity(evidence.count)
             for (i, e) in evidence.enumerated() {
-                if isolating {
+                if batch.isAtRest(i) {
+                    out.append(Decision(settles: true, effects: [.unchanged]))
+                } else if isolating {
                     out.append(try isolated(db, e, at: i, batch: &batch))
                 } else {
                     do { out.append(try applyOne(db, e, at: i, batch: &batch)) } catch let error where Self.unapplicable(error) != nil {
@@ -250,6 +269,25 @@ extension TenantDirectory {
         try db.run(Queries.markSeen, runID, list.text)
     }
 
+    /// A full run's fingerprint of each `.seen` input, and what each source user's link
+    /// last applied, in one query.
+    private func readApplied(_ db: Connection, _ evidence: [Evidence], _ ids: [String], batch: inout Batch) throws {
+        let settings = batch.settings
+        let seed = Fingerprint(settings)
+        batch.fingerprints = evidence.map { e in
+            if case .seen(let u) = e.observation { seed.of(u) } else { nil }
+        }
+        batch.linkedAt = Array(repeating: false, count: ids.count)
+        batch.appliedAt = Array(repeating: nil, count: ids.count)
+        var list = JSONList()
+        for id in ids { list.append(id) }
+        _ = try db.query(Queries.appliedIn, list.text, settings.source.rawValue) { r in
+            let i = Int(r.int(0))
+            batch.linkedAt[i] = true
+            batch.appliedAt[i] = r.optionalInt(1)
+        }
+    }
+
     /// The links (and users) of many source users in one query.
     private func prefetchLinked(_ db: Connection, source: SourceKind, _ ids: [String]) throws -> [String: Linked] {
         var out: [String: Linked] = [:]
@@ -283,7 +321,7 @@ extension TenantDirectory {
         var emails = JSONList(), usernames = JSONList(), externalIDs = JSONList()
         batch.keys = Array(repeating: nil, count: evidence.count)
         for (i, e) in evidence.enumerated() {
-            guard case .seen(let u) = e.observation, batch.prefetched?[u.id] == nil else { continue }
+            guard case .seen(let u) = e.observation, !batch.isAtRest(i), batch.prefetched?[u.id] == nil else { continue }
             let pairs = Self.lookups(u, settings: batch.settings)
             for (f, v) in pairs {
                 switch f {
@@ -374,6 +412,14 @@ extension TenantDirectory {
         }
         var d = Rules.decide(e.observation, view: view, settings: settings)
         let wantsDeactivation = d.effects.contains(.deactivated)
+        // What the link should record as applied once this user's writes are done: the
+        // input's fingerprint when it leaves nothing pending (no conflict, no deferred
+        // deactivation), so that applying it again would change nothing; else nothing.
+        // `standing` follows what the link holds as the writes below go: the triggers
+        // clear it whenever they touch the user or the link.
+        let fingerprint = position < batch.fingerprints.count ? batch.fingerprints[position] : nil
+        let wanted = d.settles && d.conflict == nil && !wantsDeactivation ? fingerprint : nil
+        var standing = position < batch.appliedAt.count ? batch.appliedAt[position] : nil
 
         var userID = linked?.id
         var before = linked
@@ -383,12 +429,18 @@ extension TenantDirectory {
             batch.noteStatus(from: nil, to: created.status)
             userID = created.id
             before = created
-            try insertLink(db, source: source, sourceUserID: sid, userID: created.id, snapshot: d.snapshot, batch: batch)
+            try insertLink(db, source: source, sourceUserID: sid, userID: created.id, snapshot: d.snapshot, applied: wanted,
+                           batch: batch)
+            standing = wanted
         } else if let target = d.linkTo {
             if found != nil { try db.run(Queries.deleteLink, source.rawValue, sid) }
+            // The user's other links were judged without this one (see migration 10).
+            try db.run(Queries.unapplyLinks, target)
             before = try fetchUser(db, id: target)
             userID = target
-            try insertLink(db, source: source, sourceUserID: sid, userID: target, snapshot: d.snapshot, batch: batch)
+            try insertLink(db, source: source, sourceUserID: sid, userID: target, snapshot: d.snapshot, applied: wanted,
+                           batch: batch)
+            standing = wanted
             if let u = before {
                 try audit(db, userID: target, action: "linked to \(source.rawValue) user \(sid)", cause: e.cause,
                           before: u, after: u, now: batch.now)
@@ -397,6 +449,7 @@ extension TenantDirectory {
             try db.run(Queries.updateLinkSnapshot, snapshot.name, snapshot.email, snapshot.role, snapshot.customRole, snapshot.active,
                        snapshot.suspended, snapshot.updatedAt?.nanoseconds, snapshot.customRoleName, batch.touchedNS,
                        source.rawValue, sid)
+            standing = nil
         } else if found != nil, case .immediate = batch.mode, !d.effects.contains(.stale), !d.effects.contains(.ignored) {
             // Evidence from outside a full run, even when it changes nothing, means a run
             // already under way must not judge this link "missing" (SPEC §2).
@@ -408,6 +461,7 @@ extension TenantDirectory {
         let currentOut: String?? = d.create != nil || d.linkTo != nil ? .some(nil) : found.map(\.outReason)
         if let out = d.linkOut, let current = currentOut, current != out {
             try db.run(Queries.setLinkOut, out, source.rawValue, sid)
+            standing = nil
         }
         if var after = d.update, let b = before {
             if case .deferred(let runID) = batch.mode, after.status == .deactivated, b.status != .deactivated, let uid = userID {
@@ -426,6 +480,10 @@ extension TenantDirectory {
             batch.hold(after.email, after.username, after.externalID)
             try updateUser(db, from: b, to: after, action: Self.action(for: d.effects), cause: e.cause, now: batch.now)
             batch.noteStatus(from: b.status, to: after.status)
+            standing = nil
+        }
+        if wanted != standing, found != nil || d.create != nil || d.linkTo != nil {
+            try db.run(Queries.setApplied, wanted, source.rawValue, sid)
         }
         if batch.deactivationsExist, case .seen = e.observation, !wantsDeactivation, !d.effects.contains(.stale) {
             // Seen in scope again: any deactivation an earlier run deferred or held is moot.
@@ -447,10 +505,10 @@ extension TenantDirectory {
     }
 
     private func insertLink(_ db: Connection, source: SourceKind, sourceUserID: String, userID: Int64, snapshot: LinkSnapshot?,
-                            batch: Batch) throws {
+                            applied: Int64?, batch: Batch) throws {
         try db.run(Queries.insertLink, source.rawValue, sourceUserID, userID, snapshot?.name, snapshot?.email, snapshot?.role,
                    snapshot?.customRole, snapshot?.active, snapshot?.suspended, snapshot?.updatedAt?.nanoseconds, batch.now,
-                   snapshot?.customRoleName, batch.touchedNS)
+                   snapshot?.customRoleName, batch.touchedNS, applied)
     }
 }
 
