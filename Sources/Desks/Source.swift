@@ -7,7 +7,9 @@ public protocol Source: Sendable {
 
     /// Streams every user the listing returns, one page at a time, to `page`. Memory stays
     /// flat: a page is handed over and dropped before the next is fetched.
-    func listUsers(page: (_ users: [SourceUser]) async throws -> Void) async throws
+    /// `decodeEagerly` asks for every user to be decoded as its page is read, for when
+    /// none can be skipped (a first import); otherwise users are decoded when asked.
+    func listUsers(decodeEagerly: Bool, page: (_ users: ListingPage) async throws -> Void) async throws
 
     /// The user as it is now, or nil when the source says it no longer exists.
     func fetchUser(id: String) async throws -> SourceUser?

@@ -73,6 +73,12 @@ enum Queries {
         """)
     /// A batch's source users (a JSON array) into a run's seen set, in one statement.
     static let markSeen = SQL("INSERT OR IGNORE INTO run_seen (run_id, source_user_id) SELECT ?, value FROM json_each(?)")
+    /// The links a complete listing judges, and a run's seen set, in the same key order
+    /// (both primary keys, BINARY collation) for `missingFromListing` to merge.
+    static let judgedLinks = SQL("""
+        SELECT source_user_id FROM links WHERE source = ? AND source_user_id > ? AND touched_ns < ? ORDER BY source_user_id
+        """)
+    static let seenFrom = SQL("SELECT source_user_id FROM run_seen WHERE run_id = ? AND source_user_id > ? ORDER BY source_user_id")
     static let touchLink = SQL("UPDATE links SET touched_ns = ? WHERE source = ? AND source_user_id = ?")
     // Transaction control, prepared once: through sqlite3_exec each statement was parsed
     // again on every write (a fifth of the inbox writer's SQLite time).

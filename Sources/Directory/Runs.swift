@@ -112,14 +112,31 @@ extension TenantDirectory {
     /// after `after` (so memory stays flat however many are missing). Only links that
     /// existed, untouched, when the listing began are judged: a link a webhook or an
     /// incremental pass made or refreshed during the run is not this run's to judge.
+    ///
+    /// The links and the run's seen set are read as two scans in the same key order and
+    /// merged here: a lookup in the seen set per link cost 4,500 instructions, most of a
+    /// no-change run's end.
     public func missingFromListing(_ run: RunStart, source: SourceKind, after: String, limit: Int = 500) throws -> [String] {
         try read { db in
-            try db.query("""
-                SELECT l.source_user_id FROM links l
-                WHERE l.source = ? AND l.source_user_id > ? AND l.touched_ns < ?
-                AND NOT EXISTS (SELECT 1 FROM run_seen s WHERE s.run_id = ? AND s.source_user_id = l.source_user_id)
-                ORDER BY l.source_user_id LIMIT ?
-                """, source.rawValue, after, run.listingStartedNS, run.runID, limit) { $0.text(0) }
+            let links = try db.prepare(Queries.judgedLinks)
+            let seen = try db.prepare(Queries.seenFrom)
+            try links.bind(source.rawValue, after, run.listingStartedNS)
+            try seen.bind(run.runID, after)
+            defer { links.reset(); seen.reset() }
+            var out: [String] = []
+            var seenHasRow = try seen.step()
+            while out.count < limit, try links.step() {
+                let link = Row(stmt: links.stmt)
+                let id = link.textBytes(0)
+                var order = 1
+                while seenHasRow {
+                    order = Row.binaryOrder(Row(stmt: seen.stmt).textBytes(0), id)
+                    if order >= 0 { break }
+                    seenHasRow = try seen.step()
+                }
+                if order != 0 { out.append(link.text(0)) }
+            }
+            return out
         }
     }
 

@@ -2,13 +2,34 @@ import JSON
 import SyncRules
 
 /// One piece of evidence about a source user and the cause its changes are audited under.
-public struct Evidence: Sendable, Equatable {
+public struct Evidence: Sendable {
     public var observation: Observation
     public var cause: Cause
+    /// For a user of a full run's listing: the desk's digest of it, and its decode, done
+    /// only when the user's link has not applied that digest already.
+    var digest: UInt64?
+    var decode: (@Sendable () throws -> SourceUser)?
 
     public init(_ observation: Observation, cause: Cause) {
         self.observation = observation
         self.cause = cause
+    }
+
+    /// A listed user not decoded yet; `decode` throws what the desk's decode throws.
+    public static func listed(id: String, digest: UInt64, cause: Cause,
+                              decode: @escaping @Sendable () throws -> SourceUser) -> Evidence {
+        var e = Evidence(.seen(SourceUser(id: id, name: "")), cause: cause)
+        e.digest = digest
+        e.decode = decode
+        return e
+    }
+
+    /// The evidence with its user decoded.
+    func decoded() throws -> Evidence {
+        guard let decode else { return self }
+        var e = Evidence(.seen(try decode()), cause: cause)
+        e.digest = digest
+        return e
     }
 }
 
@@ -162,6 +183,7 @@ extension TenantDirectory {
         let durable: Bool
         if case .deferred = mode { durable = false } else { durable = completing.isEmpty }
         return try write(durable: durable) { db in
+            var evidence = evidence
             try complete(db, completing)
             let source = settings.source
             var batch = Batch(settings: settings, licenceLimit: licenceLimit, mode: mode, now: Clock.nowText(),
@@ -177,6 +199,7 @@ extension TenantDirectory {
                 try markSeen(db, runID: runID, ids.indices.filter { batch.linkedAt[$0] }.map { ids[$0] })
             }
             let toApply = ids.indices.filter { !batch.isAtRest($0) }
+            for i in toApply where evidence[i].decode != nil { evidence[i] = try evidence[i].decoded() }
             if toApply.count > 1 {
                 // A full run knows already which source users have links: only theirs are read.
                 let linked = batch.linkedAt.isEmpty ? toApply : toApply.filter { batch.linkedAt[$0] }
@@ -275,7 +298,9 @@ extension TenantDirectory {
         let settings = batch.settings
         let seed = Fingerprint(settings)
         batch.fingerprints = evidence.map { e in
-            if case .seen(let u) = e.observation { seed.of(u) } else { nil }
+            if let digest = e.digest { return seed.of(digest: digest) }
+            if case .seen(let u) = e.observation { return seed.of(digest: Fingerprint.digest(of: u)) }
+            return nil
         }
         batch.linkedAt = Array(repeating: false, count: ids.count)
         batch.appliedAt = Array(repeating: nil, count: ids.count)

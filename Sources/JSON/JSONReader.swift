@@ -11,7 +11,7 @@ import Glibc
 public struct JSONReader {
     /// The bytes being read; valid only inside `read(_:_:)`.
     @usableFromInline let bytes: UnsafeBufferPointer<UInt8>
-    public private(set) var position: Int
+    public internal(set) var position: Int
     /// Objects and arrays open around the current position.
     private var depth = 0
 
@@ -86,7 +86,7 @@ public struct JSONReader {
     }
 
     @inline(__always)
-    private mutating func expect(_ c: UInt8) throws {
+    mutating func expect(_ c: UInt8) throws {
         skipSpace()
         guard position < bytes.count, bytes[position] == c else { throw fail("expected '\(Character(Unicode.Scalar(c)))'") }
         position += 1

@@ -77,21 +77,25 @@ public struct Reconciler: Sendable {
         let lease = LeaseKeeper(directory: directory, runID: runID, source: settings.source, ttl: leaseSeconds)
         defer { lease.stop() }
         do {
-            var pending: [SourceUser] = []
+            var pending: [Evidence] = []
             pending.reserveCapacity(batchSize + 100)
             func flush() throws {
                 guard !pending.isEmpty else { return }
                 try lease.check()
-                let decisions = try directory.apply(pending.map { Evidence(.seen($0), cause: .run(runID)) }, settings: settings,
-                                                    licenceLimit: licenceLimit, mode: .deferred(runID: runID))
+                let decisions = try directory.apply(pending, settings: settings, licenceLimit: licenceLimit,
+                                                    mode: .deferred(runID: runID))
                 for d in decisions { counts.add(d) }
                 pending.removeAll(keepingCapacity: true)
             }
-            try await source.listUsers { users in
+            // With no link yet (a first import) no user can be skipped: decode as pages come.
+            let eager = try directory.linkedCount(source: settings.source) == 0
+            try await source.listUsers(decodeEagerly: eager) { users in
                 try Task.checkCancellation()
                 pages += 1
                 counts.fetched += users.count
-                pending.append(contentsOf: users)
+                for i in 0..<users.count {
+                    pending.append(.listed(id: users.ids[i], digest: users.digests[i], cause: .run(runID)) { try users.user(at: i) })
+                }
                 if pending.count >= batchSize { try flush() }
                 progress?(RunProgress(pages: pages, users: counts.fetched, seconds: Date().timeIntervalSince(started)))
                 if pages % 50 == 0 { try directory.recordRun(runID, pages: pages, counts: counts) }

@@ -1,4 +1,6 @@
-/// A 64-bit digest of everything the rules read from a source user and from the settings.
+/// A 64-bit digest of everything the rules read from a source user and from the settings:
+/// the settings', continued with a desk's digest of the user as listed (its bytes, or
+/// its fields when the desk decodes first).
 ///
 /// It exists so a full run can skip a source user whose link records that this exact
 /// input was last applied and left nothing to do: unless the local side changed since
@@ -22,25 +24,42 @@ public struct Fingerprint: Sendable, Equatable {
         value ^= value >> 29
     }
 
-    mutating func add(_ v: UInt64) { word(v) }
+    public mutating func add(_ v: UInt64) { word(v) }
 
-    mutating func add(_ s: String?) {
+    public mutating func add(_ s: String?) {
         guard var s else { byte(0); return }
-        word(UInt64(s.utf8.count) << 8 | 1)
-        s.withUTF8 { b in
-            var i = 0
-            while b.count - i >= 8 {
-                word(UInt64(littleEndian: UnsafeRawPointer(b.baseAddress! + i).loadUnaligned(as: UInt64.self)))
-                i += 8
-            }
-            var tail: UInt64 = 0
-            var shift: UInt64 = 0
-            while i < b.count { tail |= UInt64(b[i]) << shift; shift += 8; i += 1 }
-            if shift > 0 { word(tail) }
-        }
+        s.withUTF8 { add(bytes: $0) }
     }
 
-    mutating func add(_ b: Bool?) { byte(b.map { $0 ? 2 : 1 } ?? 0) }
+    /// Adds bytes as they are, length first.
+    public mutating func add(bytes b: UnsafeBufferPointer<UInt8>) {
+        word(UInt64(b.count) << 8 | 1)
+        var i = 0
+        while b.count - i >= 8 {
+            word(UInt64(littleEndian: UnsafeRawPointer(b.baseAddress! + i).loadUnaligned(as: UInt64.self)))
+            i += 8
+        }
+        var tail: UInt64 = 0
+        var shift: UInt64 = 0
+        while i < b.count { tail |= UInt64(b[i]) << shift; shift += 8; i += 1 }
+        if shift > 0 { word(tail) }
+    }
+
+    public mutating func add(_ b: Bool?) { byte(b.map { $0 ? 2 : 1 } ?? 0) }
+
+    /// An empty digest, for a desk to digest what it listed (see `ListingPage`).
+    public init() {}
+
+    /// Continues the digest with a desk's digest of one listed user: the value a full run
+    /// records as applied.
+    public func of(digest: UInt64) -> Int64 {
+        var f = self
+        f.add(digest)
+        return Int64(bitPattern: f.value)
+    }
+
+    /// A digest of the fields of `user`, for listings decoded before they are digested.
+    public static func digest(of user: SourceUser) -> UInt64 { UInt64(bitPattern: Fingerprint().of(user)) }
 
     /// The digest of the settings alone, from which each user's is continued: a batch
     /// computes it once.

@@ -17,7 +17,7 @@ import Testing
 
     static func all(_ c: IntercomClient) async throws -> [SourceUser] {
         var users: [SourceUser] = []
-        try await c.listUsers { users += $0 }
+        try await c.listUsers(decodeEagerly: false) { users += try $0.users() }
         return users
     }
 

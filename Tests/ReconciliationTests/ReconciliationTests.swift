@@ -261,6 +261,6 @@ final class Harness: @unchecked Sendable {
     @Test func wrongTokenIsAuthBroken() async throws {
         let sim = try Simulator()
         let client = ZendeskClient(settings: .init(baseURL: sim.baseURL, credentials: .apiToken(email: Simulator.email, token: "nope"), roles: ["agent"]))
-        await #expect(throws: SourceError.self) { try await client.listUsers { _ in } }
+        await #expect(throws: SourceError.self) { try await client.listUsers(decodeEagerly: false) { _ in } }
     }
 }

@@ -103,7 +103,7 @@ public final class IntercomClient: Source, @unchecked Sendable {
     // MARK: Source
 
     /// The whole workspace in one answer: `GET /admins` has no pagination in 2.x (§1.4).
-    public func listUsers(page: ([SourceUser]) async throws -> Void) async throws {
+    public func listUsers(decodeEagerly: Bool, page: (ListingPage) async throws -> Void) async throws {
         let users = try await call("/admins", what: "list admins") { r in
             let at = Self.asOf(r)
             return try IntercomDecoding.adminList(r.body).map { u in
@@ -112,7 +112,7 @@ public final class IntercomClient: Source, @unchecked Sendable {
                 return u
             }
         }
-        try await page(users)
+        try await page(ListingPage(users: users))
     }
 
     /// The admin, or nil when Intercom answers 404 with its `admin_not_found` error list

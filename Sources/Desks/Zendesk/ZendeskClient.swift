@@ -75,7 +75,7 @@ public final class ZendeskClient: Source, @unchecked Sendable {
 
     // MARK: Source
 
-    public func listUsers(page: ([SourceUser]) async throws -> Void) async throws {
+    public func listUsers(decodeEagerly: Bool, page: (ListingPage) async throws -> Void) async throws {
         let roleNames = try await customRoleNames(fresh: true)
         // Custom roles belong to agents, so selecting one lists agents (USERS: role filters).
         var filters = Set<String>()
@@ -91,10 +91,10 @@ public final class ZendeskClient: Source, @unchecked Sendable {
         var number = 0
         while let current = url {
             number += 1
-            let result = try await call(current, what: "list users page \(number)") { r in
-                try ZendeskDecoding.usersPage(r.body, roleNames: roleNames)
+            let (result, users) = try await call(current, what: "list users page \(number)") { r in
+                try ZendeskDecoding.listingPage(r.body, roleNames: roleNames, decodeAll: decodeEagerly)
             }
-            try await page(result.users)
+            try await page(users)
             guard result.hasMore else { break }
             url = try nextURL(result, query: query)
         }

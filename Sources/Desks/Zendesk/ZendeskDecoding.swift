@@ -5,8 +5,8 @@ import SyncRules
 /// Zendesk is: ids as numbers or strings, nullable `role_type`/`email`/`external_id`,
 /// timestamps with 0–9 fractional digits (shared/reference/zendesk-api.md §1, §4).
 enum ZendeskDecoding {
+    /// A listing page's paging fields.
     struct UsersPage {
-        var users: [SourceUser] = []
         var hasMore = false
         var afterCursor: String?
         var next: String?
@@ -29,29 +29,73 @@ enum ZendeskDecoding {
         try wrap { try JSONReader.read(bytes, body) }
     }
 
-    static func usersPage(_ bytes: [UInt8], roleNames: [String: String]) throws -> UsersPage {
-        try reading(bytes) { r in
+    /// A listing page whose users are found by `JSONReader.scanArray()` and decoded only
+    /// when asked; each user's digest covers its bytes and the custom role names.
+    ///
+    /// With `decodeAll` (a first import, where no user can be skipped) the users are
+    /// decoded as the page is read instead: the scan would be work spent for nothing.
+    static func listingPage(_ bytes: [UInt8], roleNames: [String: String], decodeAll: Bool) throws -> (UsersPage, ListingPage) {
+        var elements: [ScannedElement] = []
+        var decoded: [SourceUser] = []
+        let fields = try reading(bytes) { r in
             var page = UsersPage()
             var sawUsers = false
             try r.readObject { r, key in
                 if key == "users" {
                     sawUsers = true
-                    try r.readArray { r in page.users.append(try user(&r, roleNames: roleNames)) }
-                } else if key == "meta" {
-                    try r.readObject { r, key in
-                        if key == "has_more" { page.hasMore = try r.readNull() ? false : try r.readBool() }
-                        else if key == "after_cursor" { page.afterCursor = try r.readScalarText() }
+                    if decodeAll {
+                        try r.readArray { r in
+                            let (u, range) = try r.readRanged { r in try user(&r, roleNames: roleNames) }
+                            decoded.append(u)
+                            elements.append(ScannedElement(range: range, id: u.id))
+                        }
+                    } else {
+                        elements = try r.scanArray()
                     }
-                } else if key == "links" {
-                    try r.readObject { r, key in if key == "next" { page.next = try r.readOptionalString() } }
-                } else if key == "next_page" {
-                    // Offset pagination (no page[size]): a URL or null.
-                    if let n = try r.readOptionalString() { page.next = n; page.hasMore = true }
+                } else {
+                    try paging(&r, key, &page)
                 }
             }
             try r.expectEnd()
             guard sawUsers else { throw SourceError.malformed("no 'users' in the listing") }
             return page
+        }
+        let ranges = elements.map(\.range)
+        let users = decoded
+        let decode: @Sendable (Int) throws -> SourceUser = { i in
+            if i < users.count { return users[i] }
+            return try wrap { try JSONReader.read(bytes, in: ranges[i]) { r in try user(&r, roleNames: roleNames) } }
+        }
+        var roles = Fingerprint()
+        for key in roleNames.keys.sorted() {
+            roles.add(key)
+            roles.add(roleNames[key])
+        }
+        var ids: [String] = []
+        ids.reserveCapacity(elements.count)
+        for (i, e) in elements.enumerated() { ids.append(try e.id ?? decode(i).id) }
+        let digests = bytes.withUnsafeBufferPointer { buf in
+            ranges.map { range in
+                var f = roles
+                f.add(bytes: UnsafeBufferPointer(rebasing: buf[range]))
+                return f.value
+            }
+        }
+        return (fields, ListingPage(ids: ids, digests: digests, decode: decode))
+    }
+
+    /// A listing page's fields other than its users.
+    private static func paging(_ r: inout JSONReader, _ key: JSONKey, _ page: inout UsersPage) throws {
+        if key == "meta" {
+            try r.readObject { r, key in
+                if key == "has_more" { page.hasMore = try r.readNull() ? false : try r.readBool() }
+                else if key == "after_cursor" { page.afterCursor = try r.readScalarText() }
+            }
+        } else if key == "links" {
+            try r.readObject { r, key in if key == "next" { page.next = try r.readOptionalString() } }
+        } else if key == "next_page" {
+            // Offset pagination (no page[size]): a URL or null.
+            if let n = try r.readOptionalString() { page.next = n; page.hasMore = true }
         }
     }
 

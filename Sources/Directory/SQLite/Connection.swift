@@ -1,3 +1,6 @@
+#if canImport(Glibc)
+import Glibc
+#endif
 import CSQLite
 import SyncRules
 import Synchronization
@@ -262,6 +265,20 @@ struct Row {
         let n = Int(sqlite3_column_bytes(stmt, i))
         return String(decoding: UnsafeBufferPointer(start: p, count: n), as: UTF8.self)
     }
+    /// The column's text as bytes, valid until the statement steps or resets.
+    func textBytes(_ i: Int32) -> UnsafeRawBufferPointer {
+        guard let p = sqlite3_column_text(stmt, i) else { return UnsafeRawBufferPointer(start: nil, count: 0) }
+        return UnsafeRawBufferPointer(start: p, count: Int(sqlite3_column_bytes(stmt, i)))
+    }
+
+    /// SQLite's BINARY collation: -1, 0 or 1 as `a` sorts before, with or after `b`.
+    static func binaryOrder(_ a: UnsafeRawBufferPointer, _ b: UnsafeRawBufferPointer) -> Int {
+        let n = min(a.count, b.count)
+        let c = n == 0 ? 0 : memcmp(a.baseAddress!, b.baseAddress!, n)
+        if c != 0 { return c < 0 ? -1 : 1 }
+        return a.count == b.count ? 0 : (a.count < b.count ? -1 : 1)
+    }
+
     /// A source column; the schema only ever stores registered desks' names.
     func sourceKind(_ i: Int32) -> SourceKind { SourceKind(rawValue: text(i)) ?? SourceKind.allCases[0] }
     func blob(_ i: Int32) -> [UInt8] {
