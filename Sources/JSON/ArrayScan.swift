@@ -28,7 +28,10 @@ extension JSONReader {
                 skipSpace()
                 let start = position
                 let id = try scanElement(table)
-                out.append(ScannedElement(range: start..<position, id: id))
+                // A number or literal ends where the space before the comma begins.
+                var end = position
+                while end > start, bytes[end - 1] <= 0x20 { end -= 1 }
+                out.append(ScannedElement(range: start..<end, id: id))
                 skipSpace()
                 guard position < bytes.count else { throw fail("unexpected end in array") }
                 if bytes[position] == UInt8(ascii: ",") { position += 1; continue }

@@ -14,6 +14,12 @@ struct Control {
     func install(into router: inout Router) {
         router.on("POST", "/_sim/users/{id}/{action}", answer: mutate)
         router.on("POST", "/_sim/users", answer: create)
+        router.on("POST", "/_sim/custom_roles/{id}/rename") { req in
+            guard let id = Int64(req.parameters["id"] ?? ""), let name = self.object(req)["name"] as? String else {
+                return .json(400, #"{"error":"id and name"}"#)
+            }
+            return population.renameRole(id, to: name) ? .json(200, "{}") : .json(404, #"{"error":"no such role"}"#)
+        }
         router.on("POST", "/_sim/faults") { req in
             faults.set(object(req))
             return .json(200, "{}")

@@ -128,6 +128,15 @@ final class Population: @unchecked Sendable {
     func user(_ id: Int64) -> SimUser? { locked { index[id].map { users[$0] } } }
 
     /// Applies `change` to a user, bumping `updated_at`; returns (before, after).
+    /// Renames a custom role as an admin would; its users keep their `custom_role_id`.
+    func renameRole(_ id: Int64, to name: String) -> Bool {
+        locked {
+            guard let i = roles.firstIndex(where: { $0.id == id }) else { return false }
+            roles[i].name = name
+            return true
+        }
+    }
+
     func mutate(_ id: Int64, _ change: (inout SimUser) -> Void) -> (SimUser, SimUser)? {
         locked {
             guard let i = index[id] else { return nil }

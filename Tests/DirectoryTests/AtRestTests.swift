@@ -137,6 +137,27 @@ import Testing
         #expect(try dir.conflicts().isEmpty)
     }
 
+    /// The missing check merges the links and the seen set in SQLite's BINARY order, where
+    /// "10" sorts before "9": ids of every length and position come out right, a page at a time.
+    @Test func missingUsersAreFoundWhateverTheirIdsLengths() throws {
+        let dir = try open()
+        let ids = ["1", "10", "100", "2", "20", "3", "9", "99", "a", "ab", "b"]
+        try fullRun(dir, ids.map { agent($0, "U\($0)", "u\($0)@x.com") })
+        let seen = ["10", "2", "9", "ab"]
+        let start = try dir.startFullRun(source: .zendesk, owner: "test")
+        _ = try dir.apply(seen.map { Evidence(.seen(agent($0, "U\($0)", "u\($0)@x.com")), cause: .run(start.runID)) },
+                          settings: agents, licenceLimit: 20, mode: .deferred(runID: start.runID))
+        var missing: [String] = []
+        var after = ""
+        while true {
+            let page = try dir.missingFromListing(start, source: .zendesk, after: after, limit: 2)
+            guard let last = page.last else { break }
+            missing += page
+            after = last
+        }
+        #expect(missing == ["1", "100", "20", "3", "99", "a", "b"])
+    }
+
     @Test func linkingAUserOfAnotherDeskClearsWhatItsLinksApplied() throws {
         let dir = try open()
         try fullRun(dir, users)

@@ -258,6 +258,32 @@ final class Harness: @unchecked Sendable {
         #expect(!hugo.active && hugo.email == nil)
     }
 
+    /// A page read lazily (scanned, users decoded when asked) and eagerly (decoded as read)
+    /// gives the same ids, the same users and the same digests, so a first import records
+    /// what a later run compares against; a renamed custom role changes the digests.
+    @Test func lazyAndEagerListingsAgree() async throws {
+        let sim = try Simulator()
+        let client = ZendeskClient(settings: .init(baseURL: sim.baseURL, credentials: .apiToken(email: Simulator.email, token: Simulator.token),
+                                                   roles: ["agent", "admin", "Team Lead"]))
+        func list(eager: Bool) async throws -> (ids: [String], digests: [UInt64], users: [SourceUser]) {
+            var out: (ids: [String], digests: [UInt64], users: [SourceUser]) = ([], [], [])
+            try await client.listUsers(decodeEagerly: eager) { page in
+                out.ids += page.ids
+                out.digests += page.digests
+                out.users += try page.users()
+            }
+            return out
+        }
+        let lazy = try await list(eager: false), eager = try await list(eager: true)
+        #expect(lazy.ids.count == 11 && lazy.ids == eager.ids && lazy.digests == eager.digests && lazy.users == eager.users)
+        #expect(lazy.users.map(\.id) == lazy.ids)
+        #expect(Set(lazy.digests).count == lazy.digests.count)
+        try sim.control("/_sim/custom_roles/360001/rename", #"{"name": "Team Leader"}"#)
+        let renamed = try await list(eager: false)
+        #expect(renamed.users.contains { $0.customRoleName == "Team Leader" })
+        #expect(Set(renamed.digests).isDisjoint(with: lazy.digests))
+    }
+
     @Test func wrongTokenIsAuthBroken() async throws {
         let sim = try Simulator()
         let client = ZendeskClient(settings: .init(baseURL: sim.baseURL, credentials: .apiToken(email: Simulator.email, token: "nope"), roles: ["agent"]))
