@@ -30,5 +30,8 @@ public struct ListingPage: Sendable {
     /// The user at `index`, decoded now; throws `SourceError.malformed` for bad input.
     public func user(at index: Int) throws -> SourceUser { try decode(index) }
 
+    /// `user(at:)` as a value, to decode users later without holding a closure per user.
+    public var decoder: @Sendable (Int) throws -> SourceUser { decode }
+
     public func users() throws -> [SourceUser] { try ids.indices.map(user(at:)) }
 }

@@ -5,29 +5,38 @@ import SyncRules
 public struct Evidence: Sendable {
     public var observation: Observation
     public var cause: Cause
-    /// For a user of a full run's listing: the desk's digest of it, and its decode, done
-    /// only when the user's link has not applied that digest already.
+    /// For a user of a full run's listing: the desk's digest of it, and its page's decode
+    /// with its place in the page, done only when its link has not applied that digest.
     var digest: UInt64?
-    var decode: (@Sendable () throws -> SourceUser)?
+    var decode: (@Sendable (Int) throws -> SourceUser)?
+    var index = 0
 
     public init(_ observation: Observation, cause: Cause) {
         self.observation = observation
         self.cause = cause
     }
 
-    /// A listed user not decoded yet; `decode` throws what the desk's decode throws.
-    public static func listed(id: String, digest: UInt64, cause: Cause,
-                              decode: @escaping @Sendable () throws -> SourceUser) -> Evidence {
+    /// A listed user decoded already, with the desk's digest of it.
+    public init(_ observation: Observation, cause: Cause, digest: UInt64) {
+        self.init(observation, cause: cause)
+        self.digest = digest
+    }
+
+    /// A listed user not decoded yet, the `index`th of a page that `decode` decodes (one
+    /// closure per page, not per user); `decode` throws what the desk's decode throws.
+    public static func listed(id: String, digest: UInt64, cause: Cause, index: Int,
+                              decode: @escaping @Sendable (Int) throws -> SourceUser) -> Evidence {
         var e = Evidence(.seen(SourceUser(id: id, name: "")), cause: cause)
         e.digest = digest
         e.decode = decode
+        e.index = index
         return e
     }
 
     /// The evidence with its user decoded.
     func decoded() throws -> Evidence {
         guard let decode else { return self }
-        var e = Evidence(.seen(try decode()), cause: cause)
+        var e = Evidence(.seen(try decode(index)), cause: cause)
         e.digest = digest
         return e
     }

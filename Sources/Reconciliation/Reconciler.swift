@@ -93,8 +93,11 @@ public struct Reconciler: Sendable {
                 try Task.checkCancellation()
                 pages += 1
                 counts.fetched += users.count
+                let decode = users.decoder
                 for i in 0..<users.count {
-                    pending.append(.listed(id: users.ids[i], digest: users.digests[i], cause: .run(runID)) { try users.user(at: i) })
+                    pending.append(eager
+                        ? Evidence(.seen(try users.user(at: i)), cause: .run(runID), digest: users.digests[i])
+                        : .listed(id: users.ids[i], digest: users.digests[i], cause: .run(runID), index: i, decode: decode))
                 }
                 if pending.count >= batchSize { try flush() }
                 progress?(RunProgress(pages: pages, users: counts.fetched, seconds: Date().timeIntervalSince(started)))
