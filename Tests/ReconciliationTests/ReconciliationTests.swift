@@ -284,6 +284,21 @@ final class Harness: @unchecked Sendable {
         #expect(Set(renamed.digests).isDisjoint(with: lazy.digests))
     }
 
+    /// A listing runs on the client's own queue between its pages; another task's request
+    /// on the same client, even one the listing waits for, is served in between.
+    @Test func otherRequestsAreServedWhileAListingRuns() async throws {
+        let sim = try Simulator(["--generate", "250"])
+        let client = ZendeskClient(settings: .init(baseURL: sim.baseURL, credentials: .apiToken(email: Simulator.email, token: Simulator.token),
+                                                   roles: ["agent", "admin"]))
+        var fetched: [String] = []
+        try await client.listUsers(decodeEagerly: false) { page in
+            let id = page.ids[0]
+            let other = Task { try await client.fetchUser(id: id) }
+            if let u = try await other.value { fetched.append(u.id) }
+        }
+        #expect(fetched.count == 3)
+    }
+
     @Test func wrongTokenIsAuthBroken() async throws {
         let sim = try Simulator()
         let client = ZendeskClient(settings: .init(baseURL: sim.baseURL, credentials: .apiToken(email: Simulator.email, token: "nope"), roles: ["agent"]))

@@ -76,6 +76,14 @@ public final class ZendeskClient: Source, @unchecked Sendable {
     // MARK: Source
 
     public func listUsers(decodeEagerly: Bool, page: (ListingPage) async throws -> Void) async throws {
+        // The whole listing, its pages' batches included, on the client's own queue (see
+        // `HTTPClient.executor`), yielding between pages to anyone else's request.
+        try await withTaskExecutorPreference(http.executor) {
+            try await listUsersHere(decodeEagerly: decodeEagerly, page: page)
+        }
+    }
+
+    private func listUsersHere(decodeEagerly: Bool, page: (ListingPage) async throws -> Void) async throws {
         let roleNames = try await customRoleNames(fresh: true)
         // Custom roles belong to agents, so selecting one lists agents (USERS: role filters).
         var filters = Set<String>()
@@ -96,6 +104,7 @@ public final class ZendeskClient: Source, @unchecked Sendable {
             }
             try await page(users)
             guard result.hasMore else { break }
+            await Task.yield()
             url = try nextURL(result, query: query)
         }
     }
