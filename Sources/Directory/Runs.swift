@@ -102,7 +102,12 @@ extension TenantDirectory {
                 try db.run("DELETE FROM deactivations WHERE run_id = ? AND state = 'deferred'", id)
             }
             if outcome != .running {
-                try db.run("DELETE FROM run_seen WHERE run_id = ?", id)
+                // With no other run's marks, a DELETE without WHERE empties the table a page
+                // at a time (SQLite's truncate): row by row was 5% of a no-change run.
+                let others = try db.first("""
+                    SELECT EXISTS (SELECT 1 FROM run_seen WHERE run_id < ?) OR EXISTS (SELECT 1 FROM run_seen WHERE run_id > ?)
+                    """, id, id) { $0.bool(0) } ?? true
+                if others { try db.run("DELETE FROM run_seen WHERE run_id = ?", id) } else { try db.run("DELETE FROM run_seen") }
                 try db.run("DELETE FROM run_leases WHERE run_id = ?", id)
             }
         }

@@ -26,12 +26,21 @@ public struct Evidence: Sendable {
     /// closure per page, not per user); `decode` throws what the desk's decode throws.
     public static func listed(id: String, digest: UInt64, cause: Cause, index: Int,
                               decode: @escaping @Sendable (Int) throws -> SourceUser) -> Evidence {
-        var e = Evidence(.seen(SourceUser(id: id, name: "")), cause: cause)
+        var e = Evidence(.seen(Self.undecoded), cause: cause)
+        e.listedID = id
         e.digest = digest
         e.decode = decode
         e.index = index
         return e
     }
+
+    /// What an undecoded listed user's observation holds until it is decoded: a user with
+    /// no id, which no rule could apply, rather than anything that could be taken for one.
+    private static let undecoded = SourceUser(id: "", name: "")
+    private var listedID: String?
+
+    /// The source user this evidence is about, without decoding it.
+    var sourceUserID: String { listedID ?? observation.sourceUserID }
 
     /// The evidence with its user decoded.
     func decoded() throws -> Evidence {
@@ -199,7 +208,7 @@ extension TenantDirectory {
                               touchedNS: Clock.nowNanoseconds(),
                               deactivationsExist: try db.first(Queries.anyDeactivation, source.rawValue) { $0.bool(0) } ?? false,
                               conflictsExist: try db.first(Queries.anyConflict, source.rawValue) { $0.bool(0) } ?? false)
-            let ids = evidence.map(\.observation.sourceUserID)
+            let ids = evidence.map(\.sourceUserID)
             if case .deferred(let runID) = mode {
                 try readApplied(db, evidence, ids, batch: &batch)
                 // Only links are ever judged missing, and a link made after this point is

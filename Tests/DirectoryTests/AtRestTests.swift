@@ -158,6 +158,22 @@ import Testing
         #expect(missing == ["1", "100", "20", "3", "99", "a", "b"])
     }
 
+    /// A run that ends clears only its own seen marks: another desk's run under way at
+    /// the same time still knows whom its listing returned.
+    @Test func aRunEndingKeepsTheSeenMarksOfAnotherDesksRun() throws {
+        let dir = try open()
+        let teammates = SyncSettings(source: .intercom, scope: .everyone)
+        let admins = [SourceUser(id: "i1", name: "Ian", email: "ian@x.com", role: "admin"),
+                      SourceUser(id: "i2", name: "Ida", email: "ida@x.com", role: "admin")]
+        try fullRun(dir, users)
+        try fullRun(dir, admins, settings: teammates)
+        let intercom = try dir.startFullRun(source: .intercom, owner: "test")
+        _ = try dir.apply(admins.map { Evidence(.seen($0), cause: .run(intercom.runID)) }, settings: teammates,
+                          licenceLimit: 10, mode: .deferred(runID: intercom.runID))
+        try fullRun(dir, users)
+        #expect(try dir.missingFromListing(intercom, source: .intercom, after: "").isEmpty)
+    }
+
     @Test func linkingAUserOfAnotherDeskClearsWhatItsLinksApplied() throws {
         let dir = try open()
         try fullRun(dir, users)
