@@ -62,7 +62,9 @@ public final class HTTPClient: @unchecked Sendable {
 
     public let options: Options
     private let queue: DispatchQueue
-    private static let onQueue = DispatchSpecificKey<Bool>()
+    /// Set on this client's queue only (a key per client: a task on another client's
+    /// queue must still hop to this one).
+    private let onQueue = DispatchSpecificKey<Bool>()
 
     /// The client's queue as a task executor. A loop of requests and the work between
     /// them (a listing and its batches) run under `withTaskExecutorPreference(executor)`
@@ -79,7 +81,7 @@ public final class HTTPClient: @unchecked Sendable {
         self.options = options
         handle = curl_easy_init()
         let queue = DispatchQueue(label: "usersync.http-client")
-        queue.setSpecific(key: Self.onQueue, value: true)
+        queue.setSpecific(key: onQueue, value: true)
         self.queue = queue
         queueExecutor = QueueExecutor(queue)
     }
@@ -88,7 +90,7 @@ public final class HTTPClient: @unchecked Sendable {
 
     /// Sends `request` off the cooperative pool and returns its response.
     public func send(_ request: ClientRequest) async throws -> ClientResponse {
-        if DispatchQueue.getSpecific(key: Self.onQueue) == true { return try performLocked(request) }
+        if DispatchQueue.getSpecific(key: onQueue) == true { return try performLocked(request) }
         return try await withCheckedThrowingContinuation { (k: CheckedContinuation<ClientResponse, any Error>) in
             queue.async { k.resume(with: Result { try self.performLocked(request) }) }
         }

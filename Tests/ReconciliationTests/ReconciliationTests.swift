@@ -263,8 +263,8 @@ final class Harness: @unchecked Sendable {
     /// what a later run compares against; a renamed custom role changes the digests.
     @Test func lazyAndEagerListingsAgree() async throws {
         let sim = try Simulator()
-        let client = ZendeskClient(settings: .init(baseURL: sim.baseURL, credentials: .apiToken(email: Simulator.email, token: Simulator.token),
-                                                   roles: ["agent", "admin", "Team Lead"]))
+        let token = ZendeskClient.Credentials.apiToken(email: Simulator.email, token: Simulator.token)
+        let client = ZendeskClient(settings: .init(baseURL: sim.baseURL, credentials: token, roles: ["agent", "admin", "Team Lead"]))
         func list(eager: Bool) async throws -> (ids: [String], digests: [UInt64], users: [SourceUser]) {
             var out: (ids: [String], digests: [UInt64], users: [SourceUser]) = ([], [], [])
             try await client.listUsers(decodeEagerly: eager) { page in
@@ -288,8 +288,8 @@ final class Harness: @unchecked Sendable {
     /// on the same client, even one the listing waits for, is served in between.
     @Test func otherRequestsAreServedWhileAListingRuns() async throws {
         let sim = try Simulator(["--generate", "250"])
-        let client = ZendeskClient(settings: .init(baseURL: sim.baseURL, credentials: .apiToken(email: Simulator.email, token: Simulator.token),
-                                                   roles: ["agent", "admin"]))
+        let token = ZendeskClient.Credentials.apiToken(email: Simulator.email, token: Simulator.token)
+        let client = ZendeskClient(settings: .init(baseURL: sim.baseURL, credentials: token, roles: ["agent", "admin"]))
         var fetched: [String] = []
         try await client.listUsers(decodeEagerly: false) { page in
             let id = page.ids[0]
