@@ -26,7 +26,7 @@ public struct Evidence: Sendable {
     /// closure per page, not per user); `decode` throws what the desk's decode throws.
     public static func listed(id: String, digest: UInt64, cause: Cause, index: Int,
                               decode: @escaping @Sendable (Int) throws -> SourceUser) -> Evidence {
-        var e = Evidence(.seen(Self.undecoded), cause: cause)
+        var e = Evidence(Self.undecoded, cause: cause)
         e.listedID = id
         e.digest = digest
         e.decode = decode
@@ -34,9 +34,10 @@ public struct Evidence: Sendable {
         return e
     }
 
-    /// What an undecoded listed user's observation holds until it is decoded: a user with
-    /// no id, which no rule could apply, rather than anything that could be taken for one.
-    private static let undecoded = SourceUser(id: "", name: "")
+    /// What an undecoded listed user's observation holds until it is decoded: about no
+    /// source user, so even applied by mistake it would be ignored (no link has an empty
+    /// id), and cheap to copy (a whole placeholder user was 1,100 instructions a user).
+    private static let undecoded = Observation.missingFromListing(sourceUserID: "")
     private var listedID: String?
 
     /// The source user this evidence is about, without decoding it.

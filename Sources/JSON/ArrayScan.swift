@@ -42,10 +42,13 @@ extension JSONReader {
         return out
     }
 
-    /// What the scan stops at: 1 a quote, 2 an opening bracket, 3 a closing one, 4 a comma;
-    /// every other byte (0) is passed over.
+    /// What the scan stops at: 1 a quote, 2 an opening bracket, 3 a closing one, 4 a comma,
+    /// 5 the start of a literal, 6 of a number; every other byte (0) is passed over.
     private static let structure: [UInt8] = {
         var t = [UInt8](repeating: 0, count: 256)
+        for c in [UInt8(ascii: "n"), UInt8(ascii: "t"), UInt8(ascii: "f")] { t[Int(c)] = 5 }
+        for c in UInt8(ascii: "0")...UInt8(ascii: "9") { t[Int(c)] = 6 }
+        t[Int(UInt8(ascii: "-"))] = 6
         t[Int(UInt8(ascii: "\""))] = 1
         t[Int(UInt8(ascii: "{"))] = 2
         t[Int(UInt8(ascii: "["))] = 2
@@ -98,6 +101,13 @@ extension JSONReader {
                 depth -= 1
                 i += 1
                 if depth == 0 { return id }
+            case 5:
+                // `null`, `true` or `false` passed whole (a third of the bytes between strings).
+                i += Self.literalLength(p, n, at: i)
+                if depth == 0 { return id }
+            case 6:
+                while i < n, Self.inNumber(p[i]) { i += 1 }
+                if depth == 0 { return id }
             default:
                 if depth == 0 { return id }
                 keyNext = depth == 1 && isObject
@@ -132,6 +142,16 @@ extension JSONReader {
             i = e
         }
         return String(decoding: UnsafeBufferPointer(start: p + start, count: end - start), as: UTF8.self)
+    }
+
+    /// The length of the literal at `i`, or 1 when the bytes there are not one.
+    @inline(__always)
+    private static func literalLength(_ p: UnsafePointer<UInt8>, _ n: Int, at i: Int) -> Int {
+        guard n - i >= 4 else { return 1 }
+        let w = UInt32(littleEndian: UnsafeRawPointer(p + i).loadUnaligned(as: UInt32.self))
+        if w == 0x6c6c_756e || w == 0x6575_7274 { return 4 } // "null", "true"
+        if w == 0x736c_6166, n - i >= 5, p[i + 4] == UInt8(ascii: "e") { return 5 } // "fals" + "e"
+        return 1
     }
 
     private static func inNumber(_ c: UInt8) -> Bool {
