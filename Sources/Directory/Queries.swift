@@ -34,6 +34,10 @@ enum Queries {
         SELECT j.key, l.applied FROM json_each(?) j CROSS JOIN links l ON l.source = ? AND l.source_user_id = j.value
         """)
     static let unapplyLinks = SQL("UPDATE links SET applied = NULL WHERE user_id = ? AND applied IS NOT NULL")
+    /// `appliedIn` for the links between two ids (BINARY order), at most `limit` of them.
+    static let appliedBetween = SQL("""
+        SELECT source_user_id, applied FROM links WHERE source = ? AND source_user_id BETWEEN ? AND ? ORDER BY source_user_id LIMIT ?
+        """)
     static let setApplied = SQL("UPDATE links SET applied = ? WHERE source = ? AND source_user_id = ?")
     static let heldIdentifiers = SQL("""
         SELECT u.email, u.username, u.external_id FROM json_each(?) j CROSS JOIN users u ON u.email = j.value COLLATE NOCASE

@@ -158,6 +158,26 @@ import Testing
         #expect(missing == ["1", "100", "20", "3", "99", "a", "b"])
     }
 
+    /// Whether a batch's links are read as one range (a contiguous run of ids) or one by one
+    /// (a range holding many other links), each user is recognised as what it applied.
+    @Test func batchesContiguousOrScatteredAreRecognisedAlike() throws {
+        let dir = try open()
+        let all = (1...300).map { agent(String($0), "U\($0)", "u\($0)@x.com") }
+        try fullRun(dir, all)
+        let audit = try dir.audit().count
+        for batch in [Array(all[99..<120]), [all[0], all[298], all[149]], [all[5], all[5]]] {
+            let start = try dir.startFullRun(source: .zendesk, owner: "test")
+            let changed = SourceUser(id: batch[0].id, name: "Renamed", email: batch[0].email, updatedAt: Timestamp(seconds: 2000))
+            let decisions = try dir.apply((batch + [changed]).map { Evidence(.seen($0), cause: .run(start.runID)) },
+                                          settings: agents, licenceLimit: 400, mode: .deferred(runID: start.runID))
+            #expect(decisions.dropLast().allSatisfy { $0.effects == [.unchanged] })
+            #expect(decisions.last?.effects == [.renamed])
+            try dir.recordRun(start.runID, pages: 1, counts: SyncCounts(), outcome: .failed)
+            try fullRun(dir, all)
+        }
+        #expect(try dir.audit().count == audit + 3, "three renames; the full runs after them are older, so stale")
+    }
+
     /// A run that ends clears only its own seen marks: another desk's run under way at
     /// the same time still knows whom its listing returned.
     @Test func aRunEndingKeepsTheSeenMarksOfAnotherDesksRun() throws {

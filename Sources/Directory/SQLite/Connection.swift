@@ -279,6 +279,12 @@ struct Row {
         return a.count == b.count ? 0 : (a.count < b.count ? -1 : 1)
     }
 
+    /// `binaryOrder` of a string's UTF-8 against column bytes.
+    static func binaryOrder(_ s: String, _ b: UnsafeRawBufferPointer) -> Int {
+        var s = s
+        return s.withUTF8 { binaryOrder(UnsafeRawBufferPointer($0), b) }
+    }
+
     /// A source column; the schema only ever stores registered desks' names.
     func sourceKind(_ i: Int32) -> SourceKind { SourceKind(rawValue: text(i)) ?? SourceKind.allCases[0] }
     func blob(_ i: Int32) -> [UInt8] {
