@@ -52,7 +52,14 @@ enum ServeCommand {
         }
         watcher.cancel()
         service.log.info("stopping: draining in-flight requests")
-        service.stop()
+        // Stopping waits for the schedulers' and appliers' tasks to end: that wait must not
+        // hold a thread of the cooperative pool, which those tasks may need to finish.
+        await withCheckedContinuation { (k: CheckedContinuation<Void, Never>) in
+            DispatchQueue.global().async {
+                service.stop()
+                k.resume()
+            }
+        }
         _ = sources
     }
 
