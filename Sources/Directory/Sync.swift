@@ -287,6 +287,9 @@ extension TenantDirectory {
         }
         try db.run(Queries.upsertConflict, source.rawValue, sid, Conflict.Kind.unapplicable.rawValue, detail,
                    ids.map(String.init).joined(separator: ","), batch.now, batch.now)
+        // The rolled-back writes left the link's record of what it applied as it was: with
+        // a conflict open, nothing is at rest.
+        try db.run(Queries.setApplied, nil as Int64?, source.rawValue, sid)
         batch.conflictsExist = true
         return Decision(conflict: Conflict(kind: .unapplicable, detail: detail, userIDs: ids), effects: [.conflict])
     }
@@ -323,7 +326,14 @@ extension TenantDirectory {
         }
         batch.linkedAt = Array(repeating: false, count: ids.count)
         batch.appliedAt = Array(repeating: nil, count: ids.count)
-        if try readAppliedInRange(db, ids, batch: &batch) { return }
+        // A source user listed twice in one batch is applied each time, never skipped: its
+        // first copy may change what the second would be judged against.
+        let order = ids.indices.sorted { ids[$0].utf8.lexicographicallyPrecedes(ids[$1].utf8) }
+        for (a, b) in zip(order, order.dropFirst()) where ids[a] == ids[b] {
+            batch.fingerprints[a] = nil
+            batch.fingerprints[b] = nil
+        }
+        if try readAppliedInRange(db, ids, order: order, batch: &batch) { return }
         var list = JSONList()
         for id in ids { list.append(id) }
         _ = try db.query(Queries.appliedIn, list.text, settings.source.rawValue) { r in
@@ -337,8 +347,7 @@ extension TenantDirectory {
     /// id, merged with the ids in the same (BINARY) order: a listing comes in id order, so
     /// its batch is usually a contiguous run of links, and a step along it costs a quarter
     /// of a lookup. False, having read nothing, when the range holds too many other links.
-    private func readAppliedInRange(_ db: Connection, _ ids: [String], batch: inout Batch) throws -> Bool {
-        let order = ids.indices.sorted { ids[$0].utf8.lexicographicallyPrecedes(ids[$1].utf8) }
+    private func readAppliedInRange(_ db: Connection, _ ids: [String], order: [Int], batch: inout Batch) throws -> Bool {
         guard let lo = order.first, let hi = order.last else { return true }
         let limit = 2 * ids.count + 16
         let scan = try db.prepare(Queries.appliedBetween)
@@ -496,7 +505,7 @@ extension TenantDirectory {
         // `standing` follows what the link holds as the writes below go: the triggers
         // clear it whenever they touch the user or the link.
         let fingerprint = position < batch.fingerprints.count ? batch.fingerprints[position] : nil
-        let wanted = d.settles && d.conflict == nil && !wantsDeactivation ? fingerprint : nil
+        var wanted = d.settles && d.conflict == nil && !wantsDeactivation ? fingerprint : nil
         var standing = position < batch.appliedAt.count ? batch.appliedAt[position] : nil
 
         var userID = linked?.id
@@ -558,7 +567,16 @@ extension TenantDirectory {
             batch.hold(after.email, after.username, after.externalID)
             try updateUser(db, from: b, to: after, action: Self.action(for: d.effects), cause: e.cause, now: batch.now)
             batch.noteStatus(from: b.status, to: after.status)
-            standing = nil
+            // Only a write fires the trigger (a deferred deactivation may leave none).
+            if after != b { standing = nil }
+            before = after
+        }
+        if wanted != nil, d.create != nil || d.linkTo != nil, let uid = userID,
+           try !Self.isFixedPoint(e.observation, link: Link(source: source, sourceUserID: sid, userID: uid, snapshot: d.snapshot),
+                                  user: before, out: (d.linkOut ?? nil) ?? nil,
+                                  otherLinks: d.linkTo != nil ? otherLinks(db, userID: uid, source: source) : [],
+                                  settings: settings) {
+            wanted = nil
         }
         if wanted != standing, found != nil || d.create != nil || d.linkTo != nil {
             try db.run(Queries.setApplied, wanted, source.rawValue, sid)
@@ -575,6 +593,19 @@ extension TenantDirectory {
             try db.run(Queries.deleteConflict, source.rawValue, sid)
         }
         return d
+    }
+
+    /// Whether the linked rules, deciding `observation` again on the state a new link was
+    /// just left in, would change nothing: the unlinked rules that made it are not the ones
+    /// a later run applies (a user linked while sync had deactivated it is restored then, a
+    /// created name is trimmed then), so only such a state may be recorded as at rest.
+    static func isFixedPoint(_ observation: Observation, link: Link, user: LocalUser?, out: String?, otherLinks: [OtherLink],
+                             settings: SyncSettings) -> Bool {
+        guard let user else { return false }
+        let view = DirectoryView(link: link, linkedUser: user, otherLinks: otherLinks)
+        let again = Rules.decide(observation, view: view, settings: settings)
+        return again.effects == [.unchanged] && again.update == nil && again.snapshot == nil && again.conflict == nil
+            && again.create == nil && again.linkTo == nil && (again.linkOut.map { $0 == out } ?? true)
     }
 
     static func action(for effects: Decision.Effects) -> String {

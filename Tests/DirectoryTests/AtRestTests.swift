@@ -194,6 +194,32 @@ import Testing
         #expect(try dir.missingFromListing(intercom, source: .intercom, after: "").isEmpty)
     }
 
+    /// A link the unlinked rules just made is recorded only when the linked rules would
+    /// leave it so: a user linked while sync had deactivated it is restored by the next run.
+    @Test func aUserLinkedWhileDeactivatedBySyncIsRestoredByTheNextRun() throws {
+        let dir = try open()
+        let teammates = SyncSettings(source: .intercom, scope: .everyone)
+        try fullRun(dir, [SourceUser(id: "i1", name: "Ann", email: "ann@x.com", role: "admin")], settings: teammates)
+        try fullRun(dir, [], settings: teammates)
+        #expect(try dir.users(status: .deactivated).map(\.user.reason) == ["missing from source"])
+        let first = try fullRun(dir, [agent("1", "Ann", "ann@x.com")])
+        #expect(first[0].effects.contains(.linked))
+        #expect(try applied(dir)["1"] == "-", "linked while deactivated: not at rest")
+        let second = try fullRun(dir, [agent("1", "Ann", "ann@x.com")])
+        #expect(second[0].effects.contains(.restored))
+        #expect(try dir.users(status: .deactivated).isEmpty)
+        #expect(try applied(dir)["1"] != "-")
+    }
+
+    /// The same for a created user whose source name carries spaces the linked rules trim.
+    @Test func aCreatedNameIsTrimmedByTheNextRun() throws {
+        let dir = try open()
+        try fullRun(dir, [agent("1", "Ann ", "ann@x.com")])
+        try fullRun(dir, [agent("1", "Ann ", "ann@x.com")])
+        #expect(try dir.users().map(\.user.name) == ["Ann"])
+        #expect(try applied(dir)["1"] != "-")
+    }
+
     @Test func linkingAUserOfAnotherDeskClearsWhatItsLinksApplied() throws {
         let dir = try open()
         try fullRun(dir, users)

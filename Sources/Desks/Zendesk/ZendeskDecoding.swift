@@ -62,9 +62,8 @@ enum ZendeskDecoding {
         }
         let ranges = elements.map(\.range)
         let users = decoded
-        let decode: @Sendable (Int) throws -> SourceUser = { i in
-            if i < users.count { return users[i] }
-            return try wrap { try JSONReader.read(bytes, in: ranges[i]) { r in try user(&r, roleNames: roleNames) } }
+        let read: @Sendable (Int) throws -> SourceUser = { i in
+            try wrap { try JSONReader.read(bytes, in: ranges[i]) { r in try user(&r, roleNames: roleNames) } }
         }
         var roles = Fingerprint()
         for key in roleNames.keys.sorted() {
@@ -73,7 +72,16 @@ enum ZendeskDecoding {
         }
         var ids: [String] = []
         ids.reserveCapacity(elements.count)
-        for (i, e) in elements.enumerated() { ids.append(try e.id ?? decode(i).id) }
+        for (i, e) in elements.enumerated() { ids.append(try e.id ?? (i < users.count ? users[i] : read(i)).id) }
+        let listed = ids
+        let decode: @Sendable (Int) throws -> SourceUser = { i in
+            if i < users.count { return users[i] }
+            let u = try read(i)
+            // The scan takes a plain `id`; the decode also reads an escaped key. A user must
+            // be the one it was looked up (and marked seen) as.
+            guard u.id == listed[i] else { throw SourceError.malformed("a user listed as \(listed[i]) decodes as \(u.id)") }
+            return u
+        }
         let digests = bytes.withUnsafeBufferPointer { buf in
             ranges.map { range in
                 var f = roles
