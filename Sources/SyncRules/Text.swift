@@ -1,8 +1,12 @@
 extension StringProtocol {
     /// Without leading and trailing spaces, tabs and newlines (no Foundation here).
     public var trimmedSpaces: String {
+        // On the end bytes first: `first` and `last` are Characters, found by grapheme
+        // breaking, and a space Character is exactly one of these bytes.
+        let isSpaceByte: (UInt8) -> Bool = { $0 == 0x20 || $0 == 0x09 || $0 == 0x0A || $0 == 0x0D }
+        let whole = String(self)
+        if let f = whole.utf8.first, let l = whole.utf8.last, !isSpaceByte(f), !isSpaceByte(l) { return whole }
         let isSpace: (Character) -> Bool = { $0 == " " || $0 == "\t" || $0 == "\n" || $0 == "\r" }
-        if let f = first, let l = last, !isSpace(f), !isSpace(l) { return String(self) }
         guard let start = firstIndex(where: { !isSpace($0) }), let end = lastIndex(where: { !isSpace($0) }) else { return "" }
         return String(self[start...end])
     }
