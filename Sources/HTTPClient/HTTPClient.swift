@@ -157,7 +157,9 @@ public final class HTTPClient: @unchecked Sendable {
         _ = ccurl_setopt_datacb(h, CURLOPT_HEADERFUNCTION) { ptr, size, count, user in
             let sink = Unmanaged<Sink>.fromOpaque(user!).takeUnretainedValue()
             let n = size * count
-            let line = ptr!.withMemoryRebound(to: UInt8.self, capacity: n) { String(decoding: UnsafeBufferPointer(start: $0, count: n), as: UTF8.self) }
+            let line = ptr!.withMemoryRebound(to: UInt8.self, capacity: n) {
+                String(decoding: UnsafeBufferPointer(start: $0, count: n), as: UTF8.self)
+            }
             if line.hasPrefix("HTTP/") {
                 sink.headers.removeAll()
             } else if let colon = line.firstIndex(of: ":") {
@@ -172,7 +174,8 @@ public final class HTTPClient: @unchecked Sendable {
         let rc: CURLcode = body.withUnsafeBufferPointer { buf in
             if request.method != "GET" && request.method != "HEAD" {
                 _ = ccurl_setopt_long(h, CURLOPT_POSTFIELDSIZE, buf.count)
-                _ = ccurl_setopt_ptr(h, CURLOPT_POSTFIELDS, UnsafeMutableRawPointer(mutating: buf.baseAddress ?? UnsafePointer(bitPattern: 1)!))
+                let fields = UnsafeMutableRawPointer(mutating: buf.baseAddress ?? UnsafePointer(bitPattern: 1)!)
+                _ = ccurl_setopt_ptr(h, CURLOPT_POSTFIELDS, fields)
             }
             return curl_easy_perform(h)
         }
@@ -181,7 +184,8 @@ public final class HTTPClient: @unchecked Sendable {
 
         guard rc == CURLE_OK else {
             if sink.overflow {
-                throw TransportError(kind: .tooLarge, message: "\(request.method) \(Self.redacted(request.url)): response larger than \(options.maxResponseBytes) bytes")
+                throw TransportError(kind: .tooLarge, message: "\(request.method) \(Self.redacted(request.url)): "
+                    + "response larger than \(options.maxResponseBytes) bytes")
             }
             let detail = errorBuffer.withUnsafeBufferPointer { String(cString: $0.baseAddress!) }
             let text = detail.isEmpty ? String(cString: curl_easy_strerror(rc)) : detail

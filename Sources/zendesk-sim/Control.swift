@@ -26,7 +26,9 @@ struct Control {
         }
         router.on("POST", "/_sim/webhooks") { req in
             let o = object(req)
-            guard let url = o["url"] as? String, let secret = o["secret"] as? String else { return .json(400, #"{"error":"url and secret"}"#) }
+            guard let url = o["url"] as? String, let secret = o["secret"] as? String else {
+                return .json(400, #"{"error":"url and secret"}"#)
+            }
             pusher.register(.init(id: o["id"] as? String ?? "01SIMULATOR", url: url, secret: secret))
             return .json(200, "{}")
         }
@@ -63,7 +65,9 @@ struct Control {
     private func change(_ old: Bool, _ new: Bool) -> String { "{\"current\":\(new),\"previous\":\(old)}" }
 
     private func mutate(_ req: HTTPRequest) -> HTTPResponse {
-        guard let id = Int64(req.parameters["id"] ?? ""), population.user(id) != nil else { return .json(404, #"{"error":"no such user"}"#) }
+        guard let id = Int64(req.parameters["id"] ?? ""), population.user(id) != nil else {
+            return .json(404, #"{"error":"no such user"}"#)
+        }
         let o = object(req)
         let action = req.parameters["action"] ?? ""
         var events: [(String, String)] = []
@@ -77,7 +81,9 @@ struct Control {
             guard let email = o["email"] as? String else { return .json(400, #"{"error":"email"}"#) }
             result = population.mutate(id) { $0.email = email }
             if let (b, a) = result {
-                let identity = { (v: String?) in "{\"id\":\"\(id)1\",\"primary\":true,\"type\":\"email\",\"value\":\(JSONWriter.quote(v))}" }
+                let identity = { (v: String?) in
+                    "{\"id\":\"\(id)1\",\"primary\":true,\"type\":\"email\",\"value\":\(JSONWriter.quote(v))}"
+                }
                 events = [("user.identity_changed", "{\"current\":\(identity(a.email)),\"previous\":\(identity(b.email))}")]
             }
         case "suspend", "unsuspend":
@@ -111,7 +117,9 @@ struct Control {
             let value = o["value"] as? String
             result = population.mutate(id) { $0.userFields[key] = value }
             if let (b, a) = result {
-                events = [("user.custom_field_changed", "{\"field\":{\"key\":\(JSONWriter.quote(key))},\"current\":\(JSONWriter.quote(a.userFields[key])),\"previous\":\(JSONWriter.quote(b.userFields[key]))}")]
+                let field = "{\"key\":\(JSONWriter.quote(key))}"
+                let current = JSONWriter.quote(a.userFields[key]), previous = JSONWriter.quote(b.userFields[key])
+                events = [("user.custom_field_changed", "{\"field\":\(field),\"current\":\(current),\"previous\":\(previous)}")]
             }
         case "touch":
             result = population.mutate(id) { _ in }
@@ -130,7 +138,8 @@ struct Control {
         let o = object(req)
         guard let name = o["name"] as? String else { return .json(400, #"{"error":"name"}"#) }
         let u = population.create(SimUser(id: (o["id"] as? Int).map(Int64.init) ?? 0, name: name, email: o["email"] as? String,
-                                          role: o["role"] as? String ?? "agent", customRoleID: (o["custom_role_id"] as? Int).map(Int64.init),
+                                          role: o["role"] as? String ?? "agent",
+                                          customRoleID: (o["custom_role_id"] as? Int).map(Int64.init),
                                           externalID: o["external_id"] as? String, createdAt: 0, updatedAt: 0))
         if o["silent"] as? Bool != true { pusher.push(type: "user.created", user: u, event: "{}") }
         stats.bump("mutations")

@@ -28,7 +28,8 @@ struct SimUser {
         case ("agent", .some): roleType = "0"
         default: roleType = "null"
         }
-        let fields = userFields.sorted { $0.key < $1.key }.map { "\(JSONWriter.quote($0.key)):\(JSONWriter.quote($0.value))" }.joined(separator: ",")
+        let fields = userFields.sorted { $0.key < $1.key }
+            .map { "\(JSONWriter.quote($0.key)):\(JSONWriter.quote($0.value))" }.joined(separator: ",")
         let s = """
         {"id":\(id),"url":"\(base)/api/v2/users/\(id).json","name":\(JSONWriter.quote(name)),"email":\(JSONWriter.quote(email)),\
         "created_at":"\(Timestamp(seconds: createdAt).iso8601)","updated_at":"\(Timestamp(seconds: updatedAt).iso8601)",\

@@ -96,8 +96,9 @@ import Testing
     @Test func theBudgetSpreadsTheLastCallsOfAWindowUntilItsReset() {
         let budget = RateBudget(lowShare: 0.1, maxWait: 60)
         func seen(limit: Int, remaining: Int, reset: Int) {
-            budget.record(ClientResponse(status: 200, headers: [("x-ratelimit-limit", "\(limit)"), ("x-ratelimit-remaining", "\(remaining)"),
-                                                                ("x-ratelimit-reset", "\(reset)")], body: []))
+            let headers = [("x-ratelimit-limit", "\(limit)"), ("x-ratelimit-remaining", "\(remaining)"),
+                           ("x-ratelimit-reset", "\(reset)")]
+            budget.record(ClientResponse(status: 200, headers: headers, body: []))
         }
         seen(limit: 100, remaining: 50, reset: 1_010)
         #expect(budget.delay(now: 1_000) == 0, "plenty left: no wait")

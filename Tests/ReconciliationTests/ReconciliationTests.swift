@@ -218,10 +218,13 @@ final class Harness: @unchecked Sendable {
         let sim = try Simulator()
         let secretFile = TemporaryFolder()
         let secret = try secretFile.write("client-secret", "sim-client-secret")
-        let h = try Harness(sim: sim, auth: #"{"type": "oauth", "client_id": "usersync", "client_secret_file": "\#(secret)", "redirect_url": "http://127.0.0.1:9/cb"}"#)
+        let auth = #"{"type": "oauth", "client_id": "usersync", "client_secret_file": "\#(secret)", "#
+            + #""redirect_url": "http://127.0.0.1:9/cb"}"#
+        let h = try Harness(sim: sim, auth: auth)
         let begin = await h.cli("zendesk", "connect")
         #expect(begin.code == 0, "\(begin.err)")
-        let url = try #require(begin.out.split(separator: "\n").map { $0.trimmingCharacters(in: .whitespaces) }.first { $0.hasPrefix("http") })
+        let lines = begin.out.split(separator: "\n").map { $0.trimmingCharacters(in: .whitespaces) }
+        let url = try #require(lines.first { $0.hasPrefix("http") })
         #expect(url.contains("code_challenge_method=S256") && url.contains("state="))
         // The simulator "clicks Allow" and redirects with a code.
         let redirect = try sim.http.perform(ClientRequest(url: url))
@@ -248,8 +251,8 @@ final class Harness: @unchecked Sendable {
 @Suite struct ZendeskClientTests {
     @Test func showUserAndMissingUser() async throws {
         let sim = try Simulator()
-        let client = ZendeskClient(settings: .init(baseURL: sim.baseURL, credentials: .apiToken(email: Simulator.email, token: Simulator.token),
-                                                   roles: ["agent", "Team Lead"]))
+        let token = ZendeskClient.Credentials.apiToken(email: Simulator.email, token: Simulator.token)
+        let client = ZendeskClient(settings: .init(baseURL: sim.baseURL, credentials: token, roles: ["agent", "Team Lead"]))
         let chen = try #require(try await client.fetchUser(id: "6596848315903"))
         #expect(chen.customRoleName == "Team Lead" && chen.customRoleID == "360001")
         #expect(chen.updatedAt == Timestamp(iso8601: "2026-11-01T09:00:00Z"))
@@ -301,7 +304,8 @@ final class Harness: @unchecked Sendable {
 
     @Test func wrongTokenIsAuthBroken() async throws {
         let sim = try Simulator()
-        let client = ZendeskClient(settings: .init(baseURL: sim.baseURL, credentials: .apiToken(email: Simulator.email, token: "nope"), roles: ["agent"]))
+        let token = ZendeskClient.Credentials.apiToken(email: Simulator.email, token: "nope")
+        let client = ZendeskClient(settings: .init(baseURL: sim.baseURL, credentials: token, roles: ["agent"]))
         await #expect(throws: SourceError.self) { try await client.listUsers(decodeEagerly: false) { _ in } }
     }
 }

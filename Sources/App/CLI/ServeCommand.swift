@@ -69,7 +69,8 @@ enum ServeCommand {
         let ids = raw.split(separator: ",").map { String($0).trimmedSpaces }.filter { !$0.isEmpty }
         let unknown = ctx.config.unknownTenants(ids)
         guard unknown.isEmpty else {
-            throw UsageError("--tenants: unknown tenant(s) \(unknown.joined(separator: ", ")) (configured: \(ctx.config.tenants.map(\.id).joined(separator: ", ")))")
+            let configured = ctx.config.tenants.map(\.id).joined(separator: ", ")
+            throw UsageError("--tenants: unknown tenant(s) \(unknown.joined(separator: ", ")) (configured: \(configured))")
         }
         return ids
     }
