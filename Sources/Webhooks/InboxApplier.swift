@@ -76,6 +76,14 @@ public final class InboxApplier: @unchecked Sendable {
 
     private var isStopping: Bool { stopping.load(ordering: .acquiring) }
 
+    /// Open events read (and applied) in one round.
+    private static let readLimit = 500
+    /// After a round that emptied the inbox, how long events may gather before the next
+    /// read. A lone event is still applied the moment it is stored (the applier is waiting
+    /// for it); under a burst this turns one fetch and one transaction per writer commit
+    /// (a few dozen events) into one per few milliseconds of events.
+    private static let gathering = Duration.milliseconds(5)
+
     /// Waits (off the cooperative pool) until woken, stopped, or `seconds` pass.
     private func sleep(_ seconds: Double) async {
         await withCheckedContinuation { (k: CheckedContinuation<Void, Never>) in
@@ -93,7 +101,7 @@ public final class InboxApplier: @unchecked Sendable {
             let now = Int64(Date().timeIntervalSince1970)
             let events: [InboxEvent]
             do {
-                events = try directory.openEvents(source: kind, limit: 500, now: now)
+                events = try directory.openEvents(source: kind, limit: Self.readLimit, now: now)
             } catch {
                 storeBackoff = min(30, max(0.25, storeBackoff * 2))
                 log("inbox read failed, retrying in \(storeBackoff)s: \(error)")
@@ -108,6 +116,7 @@ public final class InboxApplier: @unchecked Sendable {
             }
             if await apply(events) {
                 storeBackoff = 0
+                if events.count < Self.readLimit, !isStopping { try? await Task.sleep(for: Self.gathering) }
             } else {
                 storeBackoff = min(30, max(0.25, storeBackoff * 2))
                 log("the store is unavailable; applying again in \(storeBackoff)s")
