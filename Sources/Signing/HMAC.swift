@@ -1,6 +1,6 @@
 import CCrypto
 
-/// Keyed digests through libcrypto's one-shot `HMAC()`. Desks sign webhooks with
+/// Keyed digests through libcrypto's HMAC (`KeyedMAC`). Desks sign webhooks with
 /// different hashes (Zendesk SHA-256, Intercom SHA-1); both come through here so the
 /// output buffer and the failure check exist once.
 public enum MessageAuthentication {
@@ -8,10 +8,11 @@ public enum MessageAuthentication {
         case sha256
         case sha1
 
-        var md: OpaquePointer? {
+        /// The digest's name as libcrypto's providers know it.
+        var digestName: String {
             switch self {
-            case .sha256: EVP_sha256()
-            case .sha1: EVP_sha1()
+            case .sha256: "SHA256"
+            case .sha1: "SHA1"
             }
         }
     }
@@ -30,12 +31,17 @@ public enum MessageAuthentication {
     /// libcrypto failed): what the receiver's hot path uses, so a check allocates nothing.
     public static func withDigest<R>(_ algorithm: Algorithm, key: UnsafeRawBufferPointer, message: UnsafeRawBufferPointer,
                                      _ body: (UnsafeBufferPointer<UInt8>?) -> R) -> R {
-        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: Int(EVP_MAX_MD_SIZE)) { out -> R in
-            var length: UInt32 = 0
-            let result = HMAC(algorithm.md, key.baseAddress, Int32(key.count), message.baseAddress?.assumingMemoryBound(to: UInt8.self),
-                              message.count, out.baseAddress, &length)
-            guard result != nil, length > 0, Int(length) <= out.count else { return body(nil) }
-            return body(UnsafeBufferPointer(rebasing: out[0..<Int(length)]))
+        withDigest(algorithm, key: key, message: UnsafeRawBufferPointer(start: nil, count: 0), message, body)
+    }
+
+    /// The same over a message in two parts (Zendesk signs a timestamp, then the body), so
+    /// neither is copied to join them.
+    public static func withDigest<R>(_ algorithm: Algorithm, key: UnsafeRawBufferPointer, message head: UnsafeRawBufferPointer,
+                                     _ tail: UnsafeRawBufferPointer, _ body: (UnsafeBufferPointer<UInt8>?) -> R) -> R {
+        guard let keyed = KeyedMAC.prepared(algorithm, key: key) else { return body(nil) }
+        return withUnsafeTemporaryAllocation(of: UInt8.self, capacity: Int(EVP_MAX_MD_SIZE)) { out -> R in
+            guard let length = keyed.digest(head, tail, into: out) else { return body(nil) }
+            return body(UnsafeBufferPointer(rebasing: out[0..<length]))
         }
     }
 

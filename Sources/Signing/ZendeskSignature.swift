@@ -35,20 +35,15 @@ public enum ZendeskSignature {
     }
 
     /// The HMAC of `timestamp + body` in a stack buffer, handed to `use` (nil if libcrypto
-    /// failed). One-shot HMAC() wants the message contiguous, so it is copied once into a
-    /// temporary; nothing else is allocated.
+    /// failed); nothing is allocated or copied.
     private static func withMAC<R>(secret: String, timestamp: String, body: [UInt8],
                                    _ use: (UnsafeBufferPointer<UInt8>?) -> R) -> R {
         var secret = secret, timestamp = timestamp
         return secret.withUTF8 { key in
             timestamp.withUTF8 { stamp in
                 body.withUnsafeBytes { payload in
-                    withUnsafeTemporaryAllocation(byteCount: stamp.count + payload.count, alignment: 1) { message in
-                        UnsafeMutableRawBufferPointer(rebasing: message[..<stamp.count]).copyMemory(from: UnsafeRawBufferPointer(stamp))
-                        UnsafeMutableRawBufferPointer(rebasing: message[stamp.count...]).copyMemory(from: payload)
-                        return MessageAuthentication.withDigest(.sha256, key: UnsafeRawBufferPointer(key),
-                                                                message: UnsafeRawBufferPointer(message), use)
-                    }
+                    MessageAuthentication.withDigest(.sha256, key: UnsafeRawBufferPointer(key), message: UnsafeRawBufferPointer(stamp),
+                                                     payload, use)
                 }
             }
         }

@@ -1,5 +1,7 @@
+import Dispatch
 import Foundation
 import Signing
+import Synchronization
 import Testing
 
 /// The signing primitives and both desks' schemes: Zendesk against the reference vectors,
@@ -74,6 +76,50 @@ import Testing
             #expect(ZendeskSignature.isValid(signature: v.signature, secret: v.secret, timestamp: v.timestamp, body: body))
             #expect(!ZendeskSignature.isValid(signature: v.signature, secret: v.secret, timestamp: v.timestamp + " ", body: body))
         }
+    }
+
+    /// RFC 4231 (HMAC-SHA256) and RFC 2202 (HMAC-SHA1) test cases, through the keyed
+    /// contexts the receiver reuses: the first use of a key, its reuse, an empty key, a
+    /// message in two parts, more keys than the cache keeps, and many threads at once.
+    @Test func keyedDigestsMatchTheRFCVectors() {
+        @Sendable func hex(_ b: [UInt8]?) -> String { b.map(Hex.encode) ?? "nil" }
+        let jefe = Array("Jefe".utf8), what = Array("what do ya want for nothing?".utf8)
+        let sha256 = "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843"
+        let sha1 = "effcdf6ae5eb2fa2d27416d5f184df9c259a7c79"
+        for _ in 0..<2 {
+            #expect(hex(MessageAuthentication.hmac(.sha256, key: jefe, message: what)) == sha256)
+            #expect(hex(MessageAuthentication.hmac(.sha1, key: jefe, message: what)) == sha1)
+        }
+        let key20 = [UInt8](repeating: 0x0b, count: 20), hiThere = Array("Hi There".utf8)
+        #expect(hex(MessageAuthentication.hmac(.sha256, key: key20, message: hiThere))
+                == "b0344c61d8db38535ca8afceaf0bf12b881dc200c9833da726e9376c2e32cff7")
+        // A key longer than the block is digested first (RFC 4231 case 6).
+        let long = [UInt8](repeating: 0xaa, count: 131)
+        let blockSized = Array("Test Using Larger Than Block-Size Key - Hash Key First".utf8)
+        #expect(hex(MessageAuthentication.hmac(.sha256, key: long, message: blockSized))
+                == "60e431591ee0b67f0d8a26aacbf5b77f8e0bc6213728c5140546040f0ee37f54")
+        #expect(hex(MessageAuthentication.hmac(.sha256, key: [], message: []))
+                == "b613679a0814d9ec772f95d778c35fc5ff1697c493715653c6c712144292c5ad")
+        let split = jefe.withUnsafeBytes { key in
+            what.withUnsafeBytes { m in
+                MessageAuthentication.withDigest(.sha256, key: key, message: UnsafeRawBufferPointer(rebasing: m[..<10]),
+                                                 UnsafeRawBufferPointer(rebasing: m[10...])) { $0.map(Array.init) }
+            }
+        }
+        #expect(hex(split) == sha256)
+        for i in 0..<200 {
+            let key = Array("rotated-\(i)".utf8)
+            #expect(MessageAuthentication.hmac(.sha256, key: key, message: what) != nil)
+        }
+        #expect(hex(MessageAuthentication.hmac(.sha256, key: jefe, message: what)) == sha256)
+        let wrong = Atomic<Int>(0)
+        DispatchQueue.concurrentPerform(iterations: 8) { t in
+            for i in 0..<500 where hex(MessageAuthentication.hmac(t % 2 == 0 ? .sha256 : .sha1, key: jefe, message: what))
+                != (t % 2 == 0 ? sha256 : sha1) || MessageAuthentication.hmac(.sha256, key: Array("k\(i % 70)".utf8), message: what) == nil {
+                wrong.add(1, ordering: .relaxed)
+            }
+        }
+        #expect(wrong.load(ordering: .relaxed) == 0)
     }
 
     @Test func base64FollowsRFC4648() {
