@@ -101,9 +101,22 @@ public enum Rules {
         configured ?? max(5, linkedUsers / 10)
     }
 
+    /// The snapshot a linked user's link holds once `user` has been decided against `held`:
+    /// the user's own, unless the observation is older than what the link holds (stale, so
+    /// nothing is recorded). The webhook applier reads the same user's next thin event
+    /// against it without a commit in between, so it must be what `seenLinked` records.
+    public static func snapshot(after user: SourceUser, held: LinkSnapshot) -> LinkSnapshot {
+        isStale(user, held: held) ? held : LinkSnapshot(user)
+    }
+
+    private static func isStale(_ user: SourceUser, held: LinkSnapshot?) -> Bool {
+        guard let held = held?.updatedAt, let now = user.updatedAt else { return false }
+        return now < held
+    }
+
     private static func seenLinked(_ user: SourceUser, link: Link, local: LocalUser, view: DirectoryView,
                                    settings: SyncSettings) -> Decision {
-        if let held = link.snapshot?.updatedAt, let now = user.updatedAt, now < held { return .stale }
+        if isStale(user, held: link.snapshot) { return .stale }
         var decision = Decision(settles: true)
         var after = local
         // A person in two desks follows the most recent change: a source re-stating a name

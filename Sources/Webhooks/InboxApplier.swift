@@ -6,8 +6,10 @@ import Synchronization
 import SyncRules
 
 /// Applies a tenant's stored events for one source, in arrival order, through the same
-/// rules as reconciliation. Events whose own data suffices are applied in batches at once;
-/// the others fetch the user first. When a batch fails, its events are retried one at a
+/// rules as reconciliation. Events whose own data suffices are applied in batches at once
+/// (a linked user's next event in the same batch is read against the snapshot the one
+/// before it leaves, so a burst about one user is still one transaction); the others
+/// fetch the user first. When a batch fails, its events are retried one at a
 /// time; one that keeps failing (a poison event) is retried with capped exponential
 /// backoff and, after `maxAttempts`, marked `failed` for good while the events behind it
 /// flow on (reconciliation repairs its user). Store outages back the whole applier off
@@ -78,6 +80,9 @@ public final class InboxApplier: @unchecked Sendable {
 
     /// Open events read (and applied) in one round.
     private static let readLimit = 500
+    /// Events applied in one transaction at most: the inbox's writer waits for the write
+    /// lock while a batch holds it, and acknowledgements wait with it.
+    private static let batchLimit = 64
     /// After a round that emptied the inbox, how long events may gather before the next
     /// read. A lone event is still applied the moment it is stored (the applier is waiting
     /// for it); under a burst this turns one fetch and one transaction per writer commit
@@ -131,6 +136,9 @@ public final class InboxApplier: @unchecked Sendable {
         var batch: [Evidence] = []
         var batched: [InboxEvent] = []
         var users: Set<String> = []
+        // For a linked user the batch already holds, the snapshot their link will hold once
+        // the batch is applied: their next event is read against it, with no commit between.
+        var following: [String: LinkSnapshot] = [:]
         var settled: [(InboxEvent, String)] = []
         var storeFailed = false
 
@@ -159,6 +167,7 @@ public final class InboxApplier: @unchecked Sendable {
             batch.removeAll()
             batched.removeAll()
             users.removeAll()
+            following.removeAll()
             settled.removeAll()
         }
 
@@ -167,13 +176,19 @@ public final class InboxApplier: @unchecked Sendable {
             let ev = events[i]
             i += 1
             if isStopping || storeFailed { break }
-            if let uid = ev.sourceUserID, users.contains(uid) { flush() }
-            let snapshot: LinkSnapshot?
-            do {
-                snapshot = try ev.sourceUserID.flatMap { try directory.linkSnapshot(source: settings.sync.source, sourceUserID: $0) }
-            } catch {
-                storeFailed = true
-                break
+            if batch.count >= Self.batchLimit { flush() }
+            var snapshot: LinkSnapshot?
+            if let uid = ev.sourceUserID, users.contains(uid) {
+                snapshot = following[uid]
+                if snapshot == nil { flush() }
+            }
+            if snapshot == nil {
+                do {
+                    snapshot = try ev.sourceUserID.flatMap { try directory.linkSnapshot(source: settings.sync.source, sourceUserID: $0) }
+                } catch {
+                    storeFailed = true
+                    break
+                }
             }
             func interpret(_ e: InboxEvent) -> EventMeaning {
                 format.interpret(e.body, snapshot: snapshot, identifier: settings.sync.identifier)
@@ -183,6 +198,11 @@ public final class InboxApplier: @unchecked Sendable {
                 batch.append(Evidence(o, cause: .event(settings.sync.source, ev.eventID)))
                 batched.append(ev)
                 users.insert(o.sourceUserID)
+                if case .seen(let user) = o, let snapshot {
+                    following[o.sourceUserID] = Rules.snapshot(after: user, held: snapshot)
+                } else {
+                    following[o.sourceUserID] = nil
+                }
             case .noEffect(let note):
                 settled.append((ev, note))
             case .fetch(let uid):

@@ -100,6 +100,33 @@ extension ServeTests {
         #expect(fetches <= before + 2, "the five events behind the first share one fetch: \(fetches - before) fetches")
     }
 
+    /// Events about one linked user that wait behind a fetch are applied as one batch, each
+    /// read against the snapshot the event before it leaves: a suspension followed by two
+    /// renames ends suspended and renamed twice (read against the link as stored, each
+    /// rename would carry the old "not suspended" and undo the suspension).
+    @Test func aBurstAboutOneLinkedUserReadsEachEventAfterTheOneBefore() throws {
+        let h = try ServeHarness()
+        try h.waitForImport()
+        let before = try #require(try h.user(linkedTo: bob))
+        #expect(before.status != .deactivated)
+        try h.sim.control("/_sim/faults", #"{"latency_ms": 1500}"#)
+        let slow = ServeHarness.event(id: "slow-fetch", type: "user.name_changed", user: "6596848315999", current: #""A""#)
+        #expect(try h.deliver(slow).status == 200)
+        let burst = [
+            ServeHarness.event(id: "bob-suspended", type: "user.suspended_changed", user: bob, current: "true"),
+            ServeHarness.event(id: "bob-renamed-1", type: "user.name_changed", user: bob, current: #""Bob Once""#),
+            ServeHarness.event(id: "bob-renamed-2", type: "user.name_changed", user: bob, current: #""Bob Twice""#),
+        ]
+        for event in burst { #expect(try h.deliver(event).status == 200) }
+        let ids = ["slow-fetch", "bob-suspended", "bob-renamed-1", "bob-renamed-2"]
+        let settled = { try h.directory().events(limit: 1000).filter { ids.contains($0.eventID) } }
+        #expect(try h.eventually { try settled().count == ids.count && settled().allSatisfy { $0.status == .applied } })
+        let after = try #require(try h.user(linkedTo: bob))
+        #expect(after.name == "Bob Twice")
+        #expect(after.status == .deactivated && after.deactivatedBy == .sync)
+        #expect(after.reason == "suspended in source")
+    }
+
     @Test func aFailedScheduledRunIsRetriedWithinSecondsNotAtTheNextAnchor() throws {
         let h = try ServeHarness(reconcile: #"{"every": "24h", "retry": "1s"}"#) { sim in
             try sim.control("/_sim/faults", #"{"fail_page": 1}"#)

@@ -17,6 +17,19 @@ import Testing
                              linkedUser: local, emailHolder: emailHolder, seatFree: seatFree)
     }
 
+    /// What the webhook applier reads a user's next event against is what a decision about
+    /// a linked user records: the user's snapshot, or the held one when the user is older.
+    @Test func theSnapshotAfterADecisionIsTheOneItRecords() throws {
+        let local = LocalUser(id: 7, name: "Ann Lee", email: "ann@example.com", status: .active)
+        let view = linkedView(local, snapshotAt: 1000)
+        let held = try #require(view.link?.snapshot)
+        for user in [agent(name: "Ann B", at: 1000), agent(name: "Ann C", suspended: true, at: 2000), agent(name: "Old", at: 999)] {
+            let decision = Rules.decide(.seen(user), view: view, settings: zendesk)
+            #expect(Rules.snapshot(after: user, held: held) == (decision.snapshot ?? held), "\(user.name)")
+        }
+        #expect(Rules.snapshot(after: agent(name: "Old", at: 999), held: held) == held)
+    }
+
     @Test func unlinkedUserMatchingOneLocalUserIsLinkedWithStatusUnchanged() {
         let local = LocalUser(id: 7, name: "Ann Lee", email: "ANN@example.com", status: .active)
         let view = DirectoryView(candidates: MatchCandidates(byIdentifier: [.init(user: local, linkedTo: nil)]))
