@@ -92,9 +92,10 @@ extension TenantDirectory {
         }
     }
 
-    /// Events waiting to be applied (pending, or failed and due again), oldest first.
+    /// Events waiting to be applied (pending, or failed and due again), oldest first. Read
+    /// on the connection that stored them, whose cache still holds their pages.
     public func openEvents(source: SourceKind, limit: Int, now: Int64) throws -> [InboxEvent] {
-        try read { db in
+        try readBehindWrites { db in
             try db.query(Queries.openInbox, source.rawValue, now, limit, map: Self.inboxEvent)
         }
     }

@@ -624,6 +624,6 @@ extension TenantDirectory {
 extension TenantDirectory {
     /// The snapshot a link last applied, for rebuilding a user from a thin webhook event.
     public func linkSnapshot(source: SourceKind, sourceUserID: String) throws -> LinkSnapshot? {
-        try read { db in try fetchLinked(db, source: source, sourceUserID: sourceUserID)?.link.snapshot }
+        try readBehindWrites { db in try fetchLinked(db, source: source, sourceUserID: sourceUserID)?.link.snapshot }
     }
 }

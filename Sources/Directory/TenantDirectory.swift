@@ -36,6 +36,11 @@ public final class TenantDirectory: @unchecked Sendable {
             try Self.require(db, "foreign_keys", set: "ON", readsBack: "1")
             try Schema.migrate(db)
             try db.execute("PRAGMA cache_size = -\(Self.writerCacheKiB)")
+            // A multi-row statement keeps a statement journal, which SQLite moves to a temp
+            // file past 64 KiB: an applier's round settling a few hundred inbox rows
+            // created, wrote and unlinked one each time (~50 a second under a webhook
+            // burst). The writer's statements are bounded by its batches, so memory is too.
+            try db.execute("PRAGMA temp_store = MEMORY")
             connection = db
             let r = try Connection(path: path)
             try r.execute("PRAGMA busy_timeout = \(Self.busyTimeoutMillis)")
@@ -138,6 +143,20 @@ public final class TenantDirectory: @unchecked Sendable {
         try readLock.withLock { _ in
             do { return try body(reader) } catch { throw wrap(error) }
         }
+    }
+
+    /// Runs `body` on the writer's connection outside a transaction, waiting for the write
+    /// lock like a write: for the inbox applier, whose reads follow the writes that
+    /// connection has just made. Its page cache holds them, while the read connection's
+    /// cache is emptied by every commit of another connection (and re-read with `pread`).
+    func readBehindWrites<T>(_ body: (Connection) throws -> T) throws -> T {
+        let value: T? = try lock.withLock(within: nil) { _ in
+            do { return try body(connection) } catch { throw wrap(error) }
+        }
+        guard let value else {
+            throw DirectoryError(tenant: tenant, .storeUnavailable("the write lock is held by another writer in this process"))
+        }
+        return value
     }
 
     /// Runs `body` in one read transaction, so several statements see the same snapshot.
