@@ -25,7 +25,8 @@ extension TenantDirectory {
     /// Inbox events, newest first, optionally of one status.
     public func events(status: InboxStatus? = nil, limit: Int = 100) throws -> [InboxEvent] {
         try read { db in
-            let sql = "SELECT seq, source, event_id, type, source_user_id, received_at, status, attempts, last_error, body FROM inbox"
+            let sql = "SELECT seq, source, event_id, type, source_user_id, received_at, status, attempts, last_error, b.body "
+                + "FROM inbox JOIN inbox_bodies b USING (seq)"
                 + (status == nil ? "" : " WHERE status = ?") + " ORDER BY seq DESC LIMIT ?"
             let args: [SQLBindable?] = (status.map { [$0.rawValue] } ?? []) + [limit]
             return try db.query(sql, arguments: args, map: Self.inboxEvent)
@@ -82,8 +83,9 @@ extension TenantDirectory {
             out.reserveCapacity(events.count)
             var sources = Set<SourceKind>()
             for e in events {
-                let n = try db.run(Queries.insertInbox, e.source.rawValue, e.eventID, e.type, e.sourceUserID, now, e.body,
+                let n = try db.run(Queries.insertInbox, e.source.rawValue, e.eventID, e.type, e.sourceUserID, now,
                                    e.ignored ? "ignored" : "pending", e.ignored ? now : nil)
+                if n > 0 { try db.run(Queries.insertInboxBody, e.body) }
                 out.append(n > 0)
                 sources.insert(e.source)
             }

@@ -304,8 +304,35 @@ import Testing
         #expect(count("SELECT count(*) FROM links") == 0)
     }
 
+    /// Events stored before version 11 keep their bodies: a directory is taken back to
+    /// version 10's shape (bodies in the inbox rows) and opened again.
+    @Test func movingInboxBodiesKeepsEveryEventsBody() throws {
+        let tmp = TempDir()
+        let bodies = [#"{"id":"e1"}"#, #"{"id":"e2","x":"Zoë"}"#]
+        do {
+            let dir = try TenantDirectory(dataDir: tmp.path, tenant: "old")
+            let events = bodies.enumerated().map { i, b in
+                NewInboxEvent(source: .zendesk, eventID: "e\(i + 1)", type: "t", sourceUserID: nil, body: Array(b.utf8), ignored: false)
+            }
+            #expect(try dir.store(events) == [true, true])
+        }
+        var db: OpaquePointer?
+        #expect(sqlite3_open(tmp.path + "/tenants/old.sqlite", &db) == SQLITE_OK)
+        for sql in ["ALTER TABLE inbox ADD COLUMN body BLOB NOT NULL DEFAULT x''",
+                    "UPDATE inbox SET body = (SELECT body FROM inbox_bodies b WHERE b.seq = inbox.seq)",
+                    "DROP TABLE inbox_bodies", "DELETE FROM schema_migrations WHERE version = 11"] {
+            #expect(sqlite3_exec(db, sql, nil, nil, nil) == SQLITE_OK, "\(sql)")
+        }
+        sqlite3_close(db)
+        let dir = try TenantDirectory(dataDir: tmp.path, tenant: "old")
+        #expect(try dir.schemaVersion() == TenantDirectory.latestSchemaVersion)
+        #expect(try dir.events().reversed().map { String(decoding: $0.body, as: UTF8.self) } == bodies)
+        #expect(try dir.openEvents(source: .zendesk, limit: 10, now: 0).map(\.eventID) == ["e1", "e2"])
+    }
+
     /// Version 9 rebuilds `inbox`: its check still refuses an unknown status, and the
-    /// partial indexes the applier and the pruner read through are back.
+    /// partial indexes the applier and the pruner read through are back. Version 11 moves
+    /// bodies to `inbox_bodies`, whose rows go with their event.
     @Test func rebuildingTheInboxKeepsItsCheckAndIndexes() throws {
         let tmp = TempDir()
         let path = try versionOneDatabase(in: tmp)
@@ -314,11 +341,19 @@ import Testing
         #expect(sqlite3_open(path, &db) == SQLITE_OK)
         defer { sqlite3_close(db) }
         func exec(_ sql: String) -> Int32 { sqlite3_exec(db, sql, nil, nil, nil) }
-        let insert = "INSERT INTO inbox (source, event_id, type, received_at, body, status) VALUES ('zendesk', 'e1', 't', 'x', x'7b7d', "
+        let insert = "INSERT INTO inbox (source, event_id, type, received_at, status) VALUES ('zendesk', 'e1', 't', 'x', "
         #expect(exec(insert + "'pending')") == SQLITE_OK)
         #expect(exec(insert + "'pending')") == SQLITE_CONSTRAINT)
         #expect(exec("UPDATE inbox SET status = 'lost'") == SQLITE_CONSTRAINT)
         #expect(exec("UPDATE inbox SET status = 'ignored'") == SQLITE_OK)
+        #expect(exec("PRAGMA foreign_keys = ON") == SQLITE_OK)
+        #expect(exec("INSERT INTO inbox_bodies (seq, body) VALUES (99, x'7b7d')") == SQLITE_CONSTRAINT)
+        #expect(exec("INSERT INTO inbox_bodies (seq, body) SELECT seq, x'7b7d' FROM inbox") == SQLITE_OK)
+        #expect(exec("DELETE FROM inbox") == SQLITE_OK)
+        var left: OpaquePointer?
+        sqlite3_prepare_v2(db, "SELECT count(*) FROM inbox_bodies", -1, &left, nil)
+        defer { sqlite3_finalize(left) }
+        #expect(sqlite3_step(left) == SQLITE_ROW && sqlite3_column_int(left, 0) == 0)
         var st: OpaquePointer?
         sqlite3_prepare_v2(db, "SELECT group_concat(name) FROM (SELECT name FROM sqlite_schema WHERE tbl_name = 'inbox' "
                            + "AND type = 'index' AND sql IS NOT NULL ORDER BY name)", -1, &st, nil)
