@@ -4,7 +4,7 @@
 # same distinct signed ~1 KB user events; usersync verifies each and fsyncs it into the
 # inbox before its 200.
 INGEST_SECONDS=${INGEST_SECONDS:-10}
-INGEST_EVENTS=${INGEST_EVENTS:-260000}
+INGEST_EVENTS=${INGEST_EVENTS:-500000}
 
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'; }
 
