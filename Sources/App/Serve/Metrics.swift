@@ -15,6 +15,13 @@ final class Metrics: @unchecked Sendable {
         var counts = [Int](repeating: 0, count: Metrics.buckets.count)
         var sum = 0.0
         var count = 0
+
+        /// In place, so the bucket counts are not copied on every observation.
+        mutating func add(_ v: Double) {
+            for i in counts.indices where v <= Metrics.buckets[i] { counts[i] += 1 }
+            sum += v
+            count += 1
+        }
     }
 
     init() {
@@ -34,15 +41,25 @@ final class Metrics: @unchecked Sendable {
     private func describe(_ name: String, _ type: String, _ text: String) { help[name] = (type, text) }
 
     /// Label names and values; text is rendered only when scraped.
+    /// The caller's pairs as they are: a webhook bumps three counters and a histogram, and
+    /// copying each set into two arrays first was ~2% of the receiver's CPU.
     struct LabelSet: Hashable {
-        var names: [String]
-        var values: [String]
-        init(_ pairs: [(String, String)]) {
-            names = pairs.map(\.0)
-            values = pairs.map(\.1)
+        var pairs: [(String, String)]
+        init(_ pairs: [(String, String)]) { self.pairs = pairs }
+
+        static func == (a: LabelSet, b: LabelSet) -> Bool {
+            a.pairs.count == b.pairs.count && zip(a.pairs, b.pairs).allSatisfy { $0.0 == $1.0 && $0.1 == $1.1 }
         }
+
+        func hash(into hasher: inout Hasher) {
+            for (name, value) in pairs {
+                hasher.combine(name)
+                hasher.combine(value)
+            }
+        }
+
         var text: String {
-            "{" + zip(names, values).map { "\($0)=\(JSONWriter.quote($1))" }.joined(separator: ",") + "}"
+            "{" + pairs.map { "\($0)=\(JSONWriter.quote($1))" }.joined(separator: ",") + "}"
         }
     }
 
@@ -58,13 +75,7 @@ final class Metrics: @unchecked Sendable {
 
     func observe(_ name: String, _ labels: [(String, String)], _ v: Double) {
         let key = LabelSet(labels)
-        lock.withLock {
-            var h = histograms[name, default: [:]][key] ?? Histogram()
-            for (i, b) in Self.buckets.enumerated() where v <= b { h.counts[i] += 1 }
-            h.sum += v
-            h.count += 1
-            histograms[name, default: [:]][key] = h
-        }
+        lock.withLock { histograms[name, default: [:]][key, default: Histogram()].add(v) }
     }
 
     /// The exposition text; `gauges` adds values computed at scrape time.
