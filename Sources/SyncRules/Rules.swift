@@ -202,12 +202,14 @@ public enum Rules {
             let ids = free.map(\.user.id).sorted()
             let value = step == "external_id" ? user.id : (query.value ?? "")
             return .conflict(Conflict(kind: .ambiguousMatch,
-                                      detail: "\(ids.count) local users match \(step) '\(value)': \(ids.map(String.init).joined(separator: ", "))",
+                                      detail: "\(ids.count) local users match \(step) '\(value)': "
+                                          + ids.map(String.init).joined(separator: ", "),
                                       userIDs: ids))
         }
         let taken = candidates[0]
         return .conflict(Conflict(kind: .alreadyLinked,
-                                  detail: "local user \(taken.user.id) matches but is already linked to source user \(taken.linkedTo ?? "?")",
+                                  detail: "local user \(taken.user.id) matches but is already linked to source user "
+                                      + (taken.linkedTo ?? "?"),
                                   userIDs: candidates.map(\.user.id).sorted()))
     }
 

@@ -11,7 +11,8 @@ import Testing
                    suspended: suspended, updatedAt: Timestamp(seconds: seconds))
     }
 
-    func linkedView(_ local: LocalUser, snapshotAt seconds: Int64 = 1000, seatFree: Bool = true, emailHolder: LocalUser? = nil) -> DirectoryView {
+    func linkedView(_ local: LocalUser, snapshotAt seconds: Int64 = 1000, seatFree: Bool = true,
+                    emailHolder: LocalUser? = nil) -> DirectoryView {
         let snap = LinkSnapshot(agent(at: seconds))
         return DirectoryView(link: Link(source: .zendesk, sourceUserID: "100", userID: local.id, snapshot: snap),
                              linkedUser: local, emailHolder: emailHolder, seatFree: seatFree)
@@ -95,7 +96,8 @@ import Testing
     @Test func emailChangeToAnEmailAnotherLocalUserHasIsAConflict() {
         let local = LocalUser(id: 1, name: "Ann Lee", email: "ann@example.com", status: .active)
         let other = LocalUser(id: 2, name: "Bob", email: "bob@example.com")
-        let d = Rules.decide(.seen(agent(email: "bob@example.com", at: 2000)), view: linkedView(local, emailHolder: other), settings: zendesk)
+        let d = Rules.decide(.seen(agent(email: "bob@example.com", at: 2000)), view: linkedView(local, emailHolder: other),
+                             settings: zendesk)
         #expect(d.update == nil)
         #expect(d.conflict?.kind == .emailTaken)
         #expect(d.conflict?.userIDs == [1, 2])
@@ -154,7 +156,8 @@ import Testing
     @Test func adminDeactivationStaysButNameAndEmailStillApply() {
         let local = LocalUser(id: 1, name: "Ann Lee", email: "ann@example.com", status: .deactivated, deactivatedBy: .admin,
                               reason: "left the team")
-        let d = Rules.decide(.seen(agent(name: "Ann Smith", email: "ann.s@example.com", at: 2000)), view: linkedView(local), settings: zendesk)
+        let d = Rules.decide(.seen(agent(name: "Ann Smith", email: "ann.s@example.com", at: 2000)), view: linkedView(local),
+                             settings: zendesk)
         #expect(d.update?.status == .deactivated)
         #expect(d.update?.deactivatedBy == .admin)
         #expect(d.update?.reason == "left the team")
@@ -167,7 +170,8 @@ import Testing
         let local = LocalUser(id: 1, name: "Ann Lee", email: "ann@example.com", status: .active)
         let d = Rules.decide(.seen(agent(name: "Old Name", at: 500)), view: linkedView(local, snapshotAt: 1000), settings: zendesk)
         #expect(d == .stale)
-        let del = Rules.decide(.deleted(sourceUserID: "100", at: Timestamp(seconds: 500)), view: linkedView(local, snapshotAt: 1000), settings: zendesk)
+        let del = Rules.decide(.deleted(sourceUserID: "100", at: Timestamp(seconds: 500)), view: linkedView(local, snapshotAt: 1000),
+                               settings: zendesk)
         #expect(del == .stale)
     }
 
@@ -208,15 +212,18 @@ import Testing
 
     @Test func activationNeedsAFreeSeatAndPendingUsersTakeNone() {
         let u = LocalUser(id: 1, name: "A", status: .pending)
-        #expect(throws: AdminActions.Refusal.noSeatFree(used: 2, limit: 2)) { try AdminActions.activate(u, activeCount: 2, licenceLimit: 2).get() }
+        #expect(throws: AdminActions.Refusal.noSeatFree(used: 2, limit: 2)) {
+            try AdminActions.activate(u, activeCount: 2, licenceLimit: 2).get()
+        }
         #expect((try? AdminActions.activate(u, activeCount: 1, licenceLimit: 2).get())?.status == .active)
     }
 
     @Test func agentResolutionPrefersTheLink() {
         let linked = LocalUser(id: 9, name: "L")
         let other = LocalUser(id: 2, name: "O")
-        #expect(AgentResolution.resolve(linked: linked, candidates: MatchCandidates(byIdentifier: [.init(user: other, linkedTo: nil)])) == .found(linked, via: "link"))
-        #expect(AgentResolution.resolve(linked: nil, candidates: MatchCandidates(byIdentifier: [.init(user: other, linkedTo: nil)])) == .found(other, via: "identifier"))
+        let candidates = MatchCandidates(byIdentifier: [.init(user: other, linkedTo: nil)])
+        #expect(AgentResolution.resolve(linked: linked, candidates: candidates) == .found(linked, via: "link"))
+        #expect(AgentResolution.resolve(linked: nil, candidates: candidates) == .found(other, via: "identifier"))
         #expect(AgentResolution.resolve(linked: nil, candidates: MatchCandidates()) == .notFound)
     }
 }

@@ -29,7 +29,8 @@ final class Metrics: @unchecked Sendable {
         describe("usersync_webhook_deliveries_total", "counter", "Webhook deliveries by tenant, source and outcome.")
         describe("usersync_events_total", "counter", "Inbox events settled by tenant, source, event type and outcome.")
         describe("usersync_apply_latency_seconds", "histogram", "Seconds from receiving an event to applying it.")
-        describe("usersync_inbox_failed_events", "gauge", "Inbox events marked failed after their attempts (see events list --status failed).")
+        describe("usersync_inbox_failed_events", "gauge",
+                 "Inbox events marked failed after their attempts (see events list --status failed).")
         describe("usersync_source_auth_broken", "gauge", "1 while the source's credentials are refused (401/403).")
         describe("usersync_reconcile_runs_total", "counter", "Reconciliation runs by tenant, source, kind and outcome.")
         describe("usersync_reconcile_last_success_timestamp_seconds", "gauge", "When the last successful full run finished.")
