@@ -25,8 +25,8 @@ extension TenantDirectory {
     /// Inbox events, newest first, optionally of one status.
     public func events(status: InboxStatus? = nil, limit: Int = 100) throws -> [InboxEvent] {
         try read { db in
-            let sql = "SELECT seq, source, event_id, type, source_user_id, received_at, status, attempts, last_error, b.body "
-                + "FROM inbox JOIN inbox_bodies b USING (seq)"
+            let sql = "SELECT seq, source, event_id, type, source_user_id, received_at, status, attempts, last_error, "
+                + "coalesce(b.body, inbox.body) FROM inbox LEFT JOIN inbox_bodies b USING (seq)"
                 + (status == nil ? "" : " WHERE status = ?") + " ORDER BY seq DESC LIMIT ?"
             let args: [SQLBindable?] = (status.map { [$0.rawValue] } ?? []) + [limit]
             return try db.query(sql, arguments: args, map: Self.inboxEvent)

@@ -111,8 +111,8 @@ enum Queries {
     static let anyConflict = SQL("SELECT EXISTS (SELECT 1 FROM conflicts WHERE source = ?)")
 
     static let insertInbox = SQL("""
-        INSERT INTO inbox (source, event_id, type, source_user_id, received_at, status, applied_at)
-        VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (source, event_id) DO NOTHING
+        INSERT INTO inbox (source, event_id, type, source_user_id, received_at, body, status, applied_at)
+        VALUES (?, ?, ?, ?, ?, x'', ?, ?) ON CONFLICT (source, event_id) DO NOTHING
         """)
     /// The body of the event `insertInbox` just stored.
     static let insertInboxBody = SQL("INSERT INTO inbox_bodies (seq, body) VALUES (last_insert_rowid(), ?)")
@@ -122,8 +122,8 @@ enum Queries {
         """)
     // The repeated IN term lets SQLite use the partial index inbox_open instead of scanning.
     static let openInbox = SQL("""
-        SELECT seq, source, event_id, type, source_user_id, received_at, status, attempts, last_error, b.body
-        FROM inbox JOIN inbox_bodies b USING (seq)
+        SELECT seq, source, event_id, type, source_user_id, received_at, status, attempts, last_error,
+        coalesce(b.body, inbox.body) FROM inbox LEFT JOIN inbox_bodies b USING (seq)
         WHERE source = ? AND status IN ('pending', 'failed') AND status = 'pending' AND next_attempt_at <= ?
         ORDER BY seq LIMIT ?
         """)

@@ -145,19 +145,24 @@ public final class TenantDirectory: @unchecked Sendable {
         }
     }
 
-    /// Runs `body` on the writer's connection outside a transaction, waiting for the write
-    /// lock like a write: for the inbox applier, whose reads follow the writes that
-    /// connection has just made. Its page cache holds them, while the read connection's
-    /// cache is emptied by every commit of another connection (and re-read with `pread`).
+    /// Runs `body` on the writer's connection outside a transaction, behind the write lock:
+    /// for the inbox applier, whose reads follow the writes that connection has just made.
+    /// Its page cache holds them, while the read connection's cache is emptied by every
+    /// commit of another connection (and re-read with `pread`). A write holds the lock for
+    /// a commit, about a millisecond; when one holds it longer (waiting behind another
+    /// process), the read goes to the read connection instead, which never waits.
     func readBehindWrites<T>(_ body: (Connection) throws -> T) throws -> T {
-        let value: T? = try lock.withLock(within: nil) { _ in
+        // Generic, so a `T` that is itself optional stays apart from "the lock was busy".
+        if let value = try lock.withLock(within: Self.behindWritesWait, { _ in
             do { return try body(connection) } catch { throw wrap(error) }
+        }) {
+            return value
         }
-        guard let value else {
-            throw DirectoryError(tenant: tenant, .storeUnavailable("the write lock is held by another writer in this process"))
-        }
-        return value
+        return try read(body)
     }
+
+    /// Seconds a read waits for the write lock before it goes to the read connection.
+    static let behindWritesWait = 0.05
 
     /// Runs `body` in one read transaction, so several statements see the same snapshot.
     func snapshot<T>(_ body: (Connection) throws -> T) throws -> T {

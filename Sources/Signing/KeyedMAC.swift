@@ -16,13 +16,12 @@ final class KeyedMAC: @unchecked Sendable {
 
     private init?(_ algorithm: MessageAuthentication.Algorithm, key: UnsafeRawBufferPointer) {
         guard let mac = Self.hmac, let context = EVP_MAC_CTX_new(mac) else { return nil }
+        // A zero-length key must still be a non-null pointer for EVP_MAC_init to key it.
+        let bytes = key.isEmpty ? UnsafePointer(Self.noKey.baseAddress!) : key.baseAddress!.assumingMemoryBound(to: UInt8.self)
         let ready = "digest".withCString { name in
             algorithm.digestName.withCString { digest in
                 var params = [OSSL_PARAM_construct_utf8_string(name, UnsafeMutablePointer(mutating: digest), 0),
                               OSSL_PARAM_construct_end()]
-                // A zero-length key must still be a non-null pointer for EVP_MAC_init to key it.
-                var empty: UInt8 = 0
-                let bytes = key.isEmpty ? withUnsafePointer(to: &empty) { $0 } : key.baseAddress!.assumingMemoryBound(to: UInt8.self)
                 return EVP_MAC_init(context, bytes, key.count, &params) == 1
             }
         }
@@ -34,6 +33,9 @@ final class KeyedMAC: @unchecked Sendable {
         self.algorithm = algorithm
         self.key = Array(key)
     }
+
+    /// The address given for an empty key (never read: its length is zero).
+    nonisolated(unsafe) private static let noKey = UnsafeMutableBufferPointer<UInt8>.allocate(capacity: 1)
 
     deinit { EVP_MAC_CTX_free(context) }
 
@@ -59,20 +61,24 @@ final class KeyedMAC: @unchecked Sendable {
     /// immutable once fetched and may be used from any thread).
     nonisolated(unsafe) private static let hmac: OpaquePointer? = EVP_MAC_fetch(nil, "HMAC", nil)
 
-    /// Keyed contexts, searched in turn (a lookup allocates nothing). A tenant has a few
-    /// webhook secrets at most, so this stays short; it is emptied if it ever holds
+    /// Keyed contexts by a hash of the key (a lookup allocates nothing). A process holds a
+    /// few secrets per tenant, so this stays small; it is emptied if it ever holds
     /// `capacity` keys (rotations over a long life) rather than kept in use order.
-    private static let cache = Mutex<[KeyedMAC]>([])
-    private static let capacity = 64
+    private static let cache = Mutex<[Int: [KeyedMAC]]>([:])
+    private static let capacity = 4096
 
     /// The keyed context for `key`, made on first use.
     static func prepared(_ algorithm: MessageAuthentication.Algorithm, key: UnsafeRawBufferPointer) -> KeyedMAC? {
-        if let found = cache.withLock({ $0.first { $0.isKeyed(algorithm, key) } }) { return found }
+        var hasher = Hasher()
+        hasher.combine(algorithm)
+        hasher.combine(bytes: key)
+        let slot = hasher.finalize()
+        if let found = cache.withLock({ $0[slot]?.first { $0.isKeyed(algorithm, key) } }) { return found }
         guard let made = KeyedMAC(algorithm, key: key) else { return nil }
         return cache.withLock { keys in
-            if let raced = keys.first(where: { $0.isKeyed(algorithm, key) }) { return raced }
+            if let raced = keys[slot]?.first(where: { $0.isKeyed(algorithm, key) }) { return raced }
             if keys.count >= capacity { keys.removeAll() }
-            keys.append(made)
+            keys[slot, default: []].append(made)
             return made
         }
     }

@@ -138,6 +138,8 @@ public final class InboxApplier: @unchecked Sendable {
         var users: Set<String> = []
         // For a linked user the batch already holds, the snapshot their link will hold once
         // the batch is applied: their next event is read against it, with no commit between.
+        // Should the earlier event then be isolated (a conflict) or fail on its own, the later
+        // one still carries its change: that is what the desk said after both.
         var following: [String: LinkSnapshot] = [:]
         var settled: [(InboxEvent, String)] = []
         var storeFailed = false

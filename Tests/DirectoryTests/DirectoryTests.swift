@@ -304,9 +304,10 @@ import Testing
         #expect(count("SELECT count(*) FROM links") == 0)
     }
 
-    /// Events stored before version 11 keep their bodies: a directory is taken back to
-    /// version 10's shape (bodies in the inbox rows) and opened again.
-    @Test func movingInboxBodiesKeepsEveryEventsBody() throws {
+    /// Events stored before version 11 keep their bodies in their rows, and later ones are
+    /// read from `inbox_bodies`: a directory is taken back to version 10 (bodies in the
+    /// inbox rows) and opened again.
+    @Test func eventsStoredBeforeVersion11KeepTheirBodies() throws {
         let tmp = TempDir()
         let bodies = [#"{"id":"e1"}"#, #"{"id":"e2","x":"Zoë"}"#]
         do {
@@ -318,16 +319,23 @@ import Testing
         }
         var db: OpaquePointer?
         #expect(sqlite3_open(tmp.path + "/tenants/old.sqlite", &db) == SQLITE_OK)
-        for sql in ["ALTER TABLE inbox ADD COLUMN body BLOB NOT NULL DEFAULT x''",
-                    "UPDATE inbox SET body = (SELECT body FROM inbox_bodies b WHERE b.seq = inbox.seq)",
+        for sql in ["UPDATE inbox SET body = (SELECT body FROM inbox_bodies b WHERE b.seq = inbox.seq)",
                     "DROP TABLE inbox_bodies", "DELETE FROM schema_migrations WHERE version = 11"] {
             #expect(sqlite3_exec(db, sql, nil, nil, nil) == SQLITE_OK, "\(sql)")
         }
         sqlite3_close(db)
         let dir = try TenantDirectory(dataDir: tmp.path, tenant: "old")
         #expect(try dir.schemaVersion() == TenantDirectory.latestSchemaVersion)
-        #expect(try dir.events().reversed().map { String(decoding: $0.body, as: UTF8.self) } == bodies)
-        #expect(try dir.openEvents(source: .zendesk, limit: 10, now: 0).map(\.eventID) == ["e1", "e2"])
+        let later = #"{"id":"e3"}"#
+        let third = NewInboxEvent(source: .zendesk, eventID: "e3", type: "t", sourceUserID: nil, body: Array(later.utf8), ignored: false)
+        #expect(try dir.store([third]) == [true])
+        #expect(try dir.events().reversed().map { String(decoding: $0.body, as: UTF8.self) } == bodies + [later])
+        let open = try dir.openEvents(source: .zendesk, limit: 10, now: 0)
+        #expect(open.map { String(decoding: $0.body, as: UTF8.self) } == bodies + [later])
+        #expect(try dir.pruneInbox(settledBefore: "9999") == 0)
+        try dir.markApplied(open.map(\.seq))
+        #expect(try dir.pruneInbox(settledBefore: "9999") == 3)
+        #expect(try dir.events().isEmpty)
     }
 
     /// Version 9 rebuilds `inbox`: its check still refuses an unknown status, and the
@@ -341,7 +349,7 @@ import Testing
         #expect(sqlite3_open(path, &db) == SQLITE_OK)
         defer { sqlite3_close(db) }
         func exec(_ sql: String) -> Int32 { sqlite3_exec(db, sql, nil, nil, nil) }
-        let insert = "INSERT INTO inbox (source, event_id, type, received_at, status) VALUES ('zendesk', 'e1', 't', 'x', "
+        let insert = "INSERT INTO inbox (source, event_id, type, received_at, body, status) VALUES ('zendesk', 'e1', 't', 'x', x'', "
         #expect(exec(insert + "'pending')") == SQLITE_OK)
         #expect(exec(insert + "'pending')") == SQLITE_CONSTRAINT)
         #expect(exec("UPDATE inbox SET status = 'lost'") == SQLITE_CONSTRAINT)
