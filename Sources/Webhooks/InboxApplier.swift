@@ -89,14 +89,9 @@ public final class InboxApplier: @unchecked Sendable {
     /// (a few dozen events) into one per few milliseconds of events.
     private static let gathering = Duration.milliseconds(5)
 
-    /// Waits (off the cooperative pool) until woken, stopped, or `seconds` pass.
+    /// Waits until woken, stopped, or `seconds` pass, holding no thread meanwhile.
     private func sleep(_ seconds: Double) async {
-        await withCheckedContinuation { (k: CheckedContinuation<Void, Never>) in
-            DispatchQueue.global().async { [self] in
-                wakeup.wait(seconds: seconds)
-                k.resume()
-            }
-        }
+        await wakeup.waitAsync(seconds: seconds)
     }
 
     private func loop() async {

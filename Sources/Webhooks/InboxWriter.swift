@@ -75,7 +75,7 @@ public final class InboxWriter: @unchecked Sendable {
     /// Starts the writer thread.
     public func start() {
         guard finished == nil else { return }
-        finished = WriterThread.spawn { [self] in run() }
+        finished = BlockingThread.spawn { [self] in run() }
     }
 
     /// Stores what is queued, refuses anything after, and waits for the thread to finish.
@@ -123,33 +123,5 @@ public final class InboxWriter: @unchecked Sendable {
         var ts = timespec()
         clock_gettime(CLOCK_MONOTONIC, &ts)
         return Double(ts.tv_sec) + Double(ts.tv_nsec) / 1e9
-    }
-}
-
-/// A plain thread for a writer: it blocks in SQLite and fsync, which must not happen on
-/// an event loop or the cooperative pool. Should the system refuse a thread, a dedicated
-/// Dispatch queue carries the loop instead.
-enum WriterThread {
-    /// Runs `body` on its own thread; the semaphore is signalled when it returns.
-    static func spawn(_ body: @escaping @Sendable () -> Void) -> DispatchSemaphore {
-        let done = DispatchSemaphore(value: 0)
-        let run: @Sendable () -> Void = {
-            body()
-            done.signal()
-        }
-        final class Box { let body: @Sendable () -> Void; init(_ b: @escaping @Sendable () -> Void) { body = b } }
-        var thread = pthread_t()
-        let context = Unmanaged.passRetained(Box(run)).toOpaque()
-        let rc = pthread_create(&thread, nil, { raw in
-            Unmanaged<Box>.fromOpaque(raw!).takeRetainedValue().body()
-            return nil
-        }, context)
-        if rc == 0 {
-            pthread_detach(thread)
-        } else {
-            Unmanaged<Box>.fromOpaque(context).release()
-            DispatchQueue(label: "usersync.inbox-writer").async(execute: run)
-        }
-        return done
     }
 }

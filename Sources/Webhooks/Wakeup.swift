@@ -1,11 +1,18 @@
 import Glibc
 
-/// A flag one thread raises and another waits for, with a timeout (pthread condition
-/// variable). The applier sleeps on it between inbox reads.
+import Dispatch
+
+/// A flag one side raises and another waits for, with a timeout: the inbox writer's thread
+/// blocks on it (pthread condition variable), the applier's task awaits it without holding
+/// a thread.
 final class Wakeup: @unchecked Sendable {
     private var mutex = pthread_mutex_t()
     private var condition = pthread_cond_t()
     private var raised = false
+    /// The task awaiting the flag, and which of its waits that is (so a timeout that fires
+    /// late does not end a later wait).
+    private var waiter: CheckedContinuation<Void, Never>?
+    private var waits = 0
 
     init() {
         pthread_mutex_init(&mutex, nil)
@@ -23,9 +30,39 @@ final class Wakeup: @unchecked Sendable {
 
     func raise() {
         pthread_mutex_lock(&mutex)
-        raised = true
+        let task = waiter
+        waiter = nil
+        raised = task == nil
         pthread_cond_signal(&condition)
         pthread_mutex_unlock(&mutex)
+        task?.resume()
+    }
+
+    /// Waits until raised or `seconds` pass, lowering the flag; the timeout is a Dispatch
+    /// timer, so no thread is held meanwhile. One task awaits at a time.
+    func waitAsync(seconds: Double) async {
+        await withCheckedContinuation { (k: CheckedContinuation<Void, Never>) in
+            pthread_mutex_lock(&mutex)
+            if raised {
+                raised = false
+                pthread_mutex_unlock(&mutex)
+                k.resume()
+                return
+            }
+            waiter = k
+            waits += 1
+            let this = waits
+            pthread_mutex_unlock(&mutex)
+            DispatchQueue.global().asyncAfter(deadline: .now() + seconds) { [self] in timedOut(this) }
+        }
+    }
+
+    private func timedOut(_ wait: Int) {
+        pthread_mutex_lock(&mutex)
+        let task = waits == wait ? waiter : nil
+        if task != nil { waiter = nil }
+        pthread_mutex_unlock(&mutex)
+        task?.resume()
     }
 
     /// Waits until raised or `seconds` pass; lowers the flag.

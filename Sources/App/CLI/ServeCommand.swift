@@ -3,6 +3,7 @@ import Config
 import Dispatch
 import FoundationEssentials
 import SyncRules
+import Webhooks
 
 /// `serve`: runs until SIGTERM/SIGINT (drains, exits 0); SIGHUP or a changed file reloads the config.
 enum ServeCommand {
@@ -44,22 +45,13 @@ enum ServeCommand {
         watcher.schedule(deadline: .now() + 2, repeating: 2)
         watcher.setEventHandler { service.checkFile() }
         watcher.resume()
-        await withCheckedContinuation { (k: CheckedContinuation<Void, Never>) in
-            DispatchQueue.global().async {
-                stop.wait()
-                k.resume()
-            }
-        }
+        await BlockingThread.run { stop.wait() }
         watcher.cancel()
         service.log.info("stopping: draining in-flight requests")
         // Stopping waits for the schedulers' and appliers' tasks to end: that wait must not
-        // hold a thread of the cooperative pool, which those tasks may need to finish.
-        await withCheckedContinuation { (k: CheckedContinuation<Void, Never>) in
-            DispatchQueue.global().async {
-                service.stop()
-                k.resume()
-            }
-        }
+        // hold a thread of the cooperative pool (nor of Dispatch's global queues, the same
+        // threads on Linux), which those tasks need to finish.
+        await BlockingThread.run { service.stop() }
         _ = sources
     }
 
