@@ -87,7 +87,7 @@ struct AdminAPI {
                     _ body: @escaping @Sendable (HTTPRequest, TenantRuntime) throws -> HTTPResponse) {
         let service = self.service
         r.on(method, pattern) { req, res in
-            DispatchQueue.global().async {
+            HandlerWork.async {
                 let tenant = req.parameters["t"] ?? ""
                 let token: AdminToken
                 switch AdminAuth.check(service, req, permission, tenant: tenant) {

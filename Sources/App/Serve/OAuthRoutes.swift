@@ -21,10 +21,10 @@ struct OAuthRoutes {
     func install(into r: inout Router) {
         let service = self.service
         r.on("GET", "/oauth/{source}/start") { req, res in
-            DispatchQueue.global().async { res.send(Self.start(service, req)) }
+            HandlerWork.async { res.send(Self.start(service, req)) }
         }
         r.on("GET", "/oauth/{source}/callback") { req, res in
-            DispatchQueue.global().async { Self.callback(service, req, res) }
+            HandlerWork.async { Self.callback(service, req, res) }
         }
     }
 

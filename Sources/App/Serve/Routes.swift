@@ -43,7 +43,7 @@ struct Routes {
     private func admin(_ r: inout Router) {
         let service = self.service
         r.on("GET", "/metrics") { _, res in
-            DispatchQueue.global().async {
+            HandlerWork.async {
                 let text = service.metrics.render(extra: service.scrapeGauges())
                 res.send(HTTPResponse(status: 200, contentType: "text/plain; version=0.0.4", text: text))
             }
@@ -86,7 +86,7 @@ struct Routes {
                 case .rejected(401, "signature does not match") where retrying:
                     // Perhaps a secret stored by `install-webhook` since this runtime
                     // started; looking it up reads the database, so not on the event loop.
-                    DispatchQueue.global().async {
+                    HandlerWork.async {
                         if s.refreshStoredSecret(from: runtime.directory) { return receive(retrying: false) }
                         count("bad_signature")
                         res.send(.error(401, "signature does not match"))
