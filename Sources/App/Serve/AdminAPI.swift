@@ -25,7 +25,8 @@ struct AdminAPI {
         on(&r, "POST", "/api/tenants/{t}/users/{id}/activate", .manageUsers) { req, rt in
             guard let id = Int64(req.parameters["id"] ?? "") else { return .error(404, "no such user") }
             do {
-                let rec = try rt.directory.activate(id: id, licenceLimit: rt.config.licenceLimit, cause: .admin("api:\(req.parameters["token"] ?? "")"))
+                let cause = Cause.admin("api:\(req.parameters["token"] ?? "")")
+                let rec = try rt.directory.activate(id: id, licenceLimit: rt.config.licenceLimit, cause: cause)
                 return .json(200, Render.user(rec, tenant: rt.config.id).render())
             } catch let e as DirectoryError where e.isUserError {
                 if case .noSuchUser = e.reason { return .error(404, e.message) }
@@ -35,7 +36,8 @@ struct AdminAPI {
         on(&r, "POST", "/api/tenants/{t}/users/{id}/deactivate", .manageUsers) { req, rt in
             guard let id = Int64(req.parameters["id"] ?? "") else { return .error(404, "no such user") }
             do {
-                let rec = try rt.directory.deactivate(id: id, reason: req.head.queryValue("reason"), cause: .admin("api:\(req.parameters["token"] ?? "")"))
+                let cause = Cause.admin("api:\(req.parameters["token"] ?? "")")
+                let rec = try rt.directory.deactivate(id: id, reason: req.head.queryValue("reason"), cause: cause)
                 return .json(200, Render.user(rec, tenant: rt.config.id).render())
             } catch let e as DirectoryError where e.isUserError {
                 return .error(404, e.message)

@@ -82,7 +82,8 @@ struct OAuthRoutes {
                 try OAuthFlow.store(try await oauth.exchange(code: code, verifier: verifier), source: kind, in: rt.directory)
                 _ = try? await DeskCommands.recordAccount(desk, rt.config, rt.directory, factory)
                 service.log.info("\(kind.rawValue) connected", ["tenant": rt.config.id])
-                res.send(HTTPResponse(status: 200, text: "\(desk.title) is connected for tenant \(rt.config.id). You can close this page.\n"))
+                let text = "\(desk.title) is connected for tenant \(rt.config.id). You can close this page.\n"
+                res.send(HTTPResponse(status: 200, text: text))
             } catch {
                 service.log.warn("oauth exchange failed", ["tenant": rt.config.id, "source": kind.rawValue, "error": "\(error)"])
                 res.send(.error(502, "token exchange failed: \(error)"))
