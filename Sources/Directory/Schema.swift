@@ -328,6 +328,12 @@ enum Schema {
             defer { if rebuilds { try? db.execute("PRAGMA foreign_keys = ON") } }
             try db.execute("BEGIN IMMEDIATE")
             do {
+                // Another process opening the same new database may have applied it since
+                // `current` was read: only the write lock makes the check true.
+                if try db.first("SELECT 1 FROM schema_migrations WHERE version = ?", m.version, map: { _ in true }) != nil {
+                    try db.execute("COMMIT")
+                    continue
+                }
                 try db.execute(m.sql)
                 if rebuilds, let (table, row) = try db.first("PRAGMA foreign_key_check", map: { ($0.text(0), $0.int(1)) }) {
                     throw SQLiteError(code: 787 /* SQLITE_CONSTRAINT_FOREIGNKEY */, message:

@@ -31,7 +31,7 @@ public final class TenantDirectory: @unchecked Sendable {
             try DataDirectory.makePrivateFile(path)
             let db = try Connection(path: path)
             try db.execute("PRAGMA busy_timeout = \(Self.busyTimeoutMillis)")
-            try Self.require(db, "journal_mode", set: "WAL", readsBack: "wal")
+            try Self.switchToWAL(db)
             try Self.require(db, "synchronous", set: "FULL", readsBack: "2")
             try Self.require(db, "foreign_keys", set: "ON", readsBack: "1")
             try Schema.migrate(db)
@@ -70,6 +70,20 @@ public final class TenantDirectory: @unchecked Sendable {
     /// ignored (a read-only folder cannot hold a WAL, for one) must not pass unnoticed.
     /// Both statements are prepared once per connection: a non-durable write restores
     /// `synchronous=FULL` through here every time.
+    /// Puts a new database in WAL mode. The switch needs the file to itself and, unlike
+    /// other statements, answers busy at once instead of calling the busy handler: two
+    /// processes opening a new tenant together got "database is locked". It is retried
+    /// for as long as the busy timeout; once one switched, the mode is the file's.
+    static func switchToWAL(_ db: Connection) throws {
+        let deadline = Clock.monotonicSeconds() + Double(busyTimeoutMillis) / 1000
+        while true {
+            do { return try require(db, "journal_mode", set: "WAL", readsBack: "wal") } catch let e as SQLiteError where e.isBusy {
+                guard Clock.monotonicSeconds() < deadline else { throw e }
+                usleep(2_000)
+            }
+        }
+    }
+
     static func require(_ db: Connection, _ pragma: String, set value: String, readsBack expected: String) throws {
         try db.run("PRAGMA \(pragma) = \(value)")
         let got = try db.first("PRAGMA \(pragma)") { $0.text(0) } ?? ""

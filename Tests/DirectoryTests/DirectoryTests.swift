@@ -1,6 +1,7 @@
 import CSQLite
 import Directory
 import Foundation
+import Synchronization
 import SyncRules
 import Testing
 
@@ -30,6 +31,28 @@ import Testing
         stat(tmp.path + "/tenants", &st)
         #expect(st.st_mode & 0o777 == 0o700)
         #expect(try dir.integrityCheck() == "ok")
+    }
+
+    /// `serve` and a CLI command (or two commands) may open a tenant's new database at
+    /// the same moment: each brings the schema up to date, and neither may apply a
+    /// migration the other applied ("table inbox already exists").
+    @Test func openersRacingOnANewDatabaseEachFindTheLatestSchema() throws {
+        let dataDir = tmp.path
+        for round in 0..<5 {
+            let tenant = "race-\(round)"
+            let outcomes = Mutex<[String]>([])
+            DispatchQueue.concurrentPerform(iterations: 6) { _ in
+                let outcome: String
+                do {
+                    let dir = try TenantDirectory(dataDir: dataDir, tenant: tenant)
+                    outcome = try dir.schemaVersion() == TenantDirectory.latestSchemaVersion ? "ok" : "old schema"
+                } catch {
+                    outcome = "\(error)"
+                }
+                outcomes.withLock { $0.append(outcome) }
+            }
+            #expect(outcomes.withLock { $0 } == Array(repeating: "ok", count: 6))
+        }
     }
 
     @Test func importCreatesPendingUsersLinksAndAudit() throws {
