@@ -56,6 +56,8 @@ enum Queries {
         """)
     static let emailHolder = SQL("SELECT \(userColumns) FROM users WHERE email = ? COLLATE NOCASE AND id != ?")
     static let activeCount = SQL("SELECT count(*) FROM users WHERE status = 'active'")
+    /// The id SQLite gives the next user inserted without one (`Creations` gives it itself).
+    static let nextUserID = SQL("SELECT coalesce(max(id), 0) + 1 FROM users")
     static let userByID = SQL("SELECT \(userColumns) FROM users WHERE id = ?")
     static let insertUser = SQL("""
         INSERT INTO users (name, email, username, external_id, status, origin, created_at, updated_at)

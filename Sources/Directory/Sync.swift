@@ -97,6 +97,10 @@ private struct Batch {
     var fingerprints: [Int64?] = []
     var linkedAt: [Bool] = []
     var appliedAt: [Int64?] = []
+    /// Users this batch creates, held to be written together (not when isolating users:
+    /// each user's writes must then happen inside its own savepoint).
+    var buffersCreations = false
+    var creations = Creations()
 
     /// Whether the evidence at `position` is the input its link last applied with nothing
     /// left to do: applying it again would change nothing, so it is not read or applied.
@@ -209,6 +213,7 @@ extension TenantDirectory {
                               touchedNS: Clock.nowNanoseconds(),
                               deactivationsExist: try db.first(Queries.anyDeactivation, source.rawValue) { $0.bool(0) } ?? false,
                               conflictsExist: try db.first(Queries.anyConflict, source.rawValue) { $0.bool(0) } ?? false)
+            batch.buffersCreations = !isolating
             let ids = evidence.map(\.sourceUserID)
             if case .deferred(let runID) = mode {
                 try readApplied(db, evidence, ids, batch: &batch)
@@ -238,6 +243,7 @@ extension TenantDirectory {
                     }
                 }
             }
+            do { try writeCreations(db, &batch) } catch let error where Self.unapplicable(error) != nil { throw NeedsIsolation() }
             return out
         }
     }
@@ -474,8 +480,12 @@ extension TenantDirectory {
         if let prefetched = batch.prefetched, !batch.handled.contains(sid) {
             found = prefetched[sid]
         } else {
+            try writeCreations(db, &batch)
             found = try fetchLinked(db, source: source, sourceUserID: sid)
         }
+        // Held creations are written before anything reads the store: a source user with
+        // no link and none of whose identifiers is held reads nothing before its decision.
+        if found != nil || !Self.knownUnmatched(at: position, batch: batch) { try writeCreations(db, &batch) }
         if batch.prefetched != nil { batch.handled.insert(sid) }
         let linked = found?.user
         var view = DirectoryView(link: found?.link, linkedUser: linked)
@@ -499,6 +509,10 @@ extension TenantDirectory {
         }
         var d = Rules.decide(e.observation, view: view, settings: settings)
         let wantsDeactivation = d.effects.contains(.deactivated)
+        // A creation's other writes are its conflict and clean-up rows, which no held row
+        // affects; anything else is written after what is held.
+        let holds = batch.buffersCreations && d.create != nil && d.update == nil && (d.linkOut ?? nil) == nil
+        if !holds { try writeCreations(db, &batch) }
         // What the link should record as applied once this user's writes are done: the
         // input's fingerprint when it leaves nothing pending (no conflict, no deferred
         // deactivation), so that applying it again would change nothing; else nothing.
@@ -512,12 +526,23 @@ extension TenantDirectory {
         var before = linked
         if let c = d.create {
             batch.hold(c.email, c.username, c.externalID)
-            let created = try insertUser(db, c, cause: e.cause, now: batch.now)
+            let created: LocalUser
+            if holds {
+                created = try batch.creations.user(db, c)
+                if wanted != nil, !Self.isFixedPoint(e.observation, link: Link(source: source, sourceUserID: sid, userID: created.id,
+                                                                                snapshot: d.snapshot),
+                                                     user: created, out: nil, otherLinks: [], settings: settings) {
+                    wanted = nil
+                }
+                batch.creations.hold(created, sourceUserID: sid, snapshot: d.snapshot, applied: wanted, cause: e.cause)
+            } else {
+                created = try insertUser(db, c, cause: e.cause, now: batch.now)
+                try insertLink(db, source: source, sourceUserID: sid, userID: created.id, snapshot: d.snapshot, applied: wanted,
+                               batch: batch)
+            }
             batch.noteStatus(from: nil, to: created.status)
             userID = created.id
             before = created
-            try insertLink(db, source: source, sourceUserID: sid, userID: created.id, snapshot: d.snapshot, applied: wanted,
-                           batch: batch)
             standing = wanted
         } else if let target = d.linkTo {
             if found != nil { try db.run(Queries.deleteLink, source.rawValue, sid) }
@@ -571,7 +596,7 @@ extension TenantDirectory {
             if after != b { standing = nil }
             before = after
         }
-        if wanted != nil, d.create != nil || d.linkTo != nil, let uid = userID,
+        if wanted != nil, !holds, d.create != nil || d.linkTo != nil, let uid = userID,
            try !Self.isFixedPoint(e.observation, link: Link(source: source, sourceUserID: sid, userID: uid, snapshot: d.snapshot),
                                   user: before, out: (d.linkOut ?? nil) ?? nil,
                                   otherLinks: d.linkTo != nil ? otherLinks(db, userID: uid, source: source) : [],
@@ -606,6 +631,11 @@ extension TenantDirectory {
         let again = Rules.decide(observation, view: view, settings: settings)
         return again.effects == [.unchanged] && again.update == nil && again.snapshot == nil && again.conflict == nil
             && again.create == nil && again.linkTo == nil && (again.linkOut.map { $0 == out } ?? true)
+    }
+
+    /// Writes the creations the batch holds.
+    private func writeCreations(_ db: Connection, _ batch: inout Batch) throws {
+        try batch.creations.write(db, source: batch.settings.source, now: batch.now, touchedNS: batch.touchedNS)
     }
 
     static func action(for effects: Decision.Effects) -> String {

@@ -219,6 +219,38 @@ import Testing
             try dir.addUser(name: "Ann 2", email: "ANN@x.com", cause: .admin("t"))
         } throws: { ($0 as? DirectoryError)?.message.contains("already used by local user 1") == true }
     }
+
+    /// A batch's new users are written together (`Creations`), in statements of 64, 32, …
+    /// rows, and written early whenever a user needs to read the store: the outcome must
+    /// be the one applying each user alone gives, ids, links and audit rows included.
+    @Test func aBatchOfNewUsersEndsAsApplyingThemOneByOneDoes() throws {
+        func listing() -> [SourceUser] {
+            (1...150).map { n in
+                let email = n == 70 ? "MIA@x.com" : n == 100 ? "a10@x.com" : "a\(n)@x.com"
+                return agent("s\(n)", "Agent \(n)", email, at: 1000 + Int64(n))
+            }
+        }
+        func state(_ dir: TenantDirectory) throws -> [String] {
+            let users = try dir.users().map { r in
+                "\(r.user.id) \(r.user.name) \(r.user.email ?? "-") \(r.user.status) \(r.links.map(\.sourceUserID))"
+            }
+            let audit = try dir.audit(limit: 10_000).reversed().map { "\($0.userID) \($0.action) \($0.after ?? "-")" }
+            return users + audit + (try dir.conflicts().map { "\($0.sourceUserID) \($0.kind)" })
+        }
+        let together = try TenantDirectory(dataDir: tmp.path, tenant: "together")
+        let alone = try TenantDirectory(dataDir: tmp.path, tenant: "alone")
+        for dir in [together, alone] { _ = try dir.addUser(name: "Mia", email: "mia@x.com", cause: .admin("t")) }
+        let batch = listing().map { Evidence(.seen($0), cause: .run(1)) }
+        let decisions = try together.apply(batch, settings: settings, licenceLimit: 1000)
+        for e in batch { _ = try alone.apply([e], settings: settings, licenceLimit: 1000) }
+        #expect(decisions.filter { $0.create != nil }.count == 148)
+        let expected = try state(alone)
+        #expect(try state(together) == expected)
+        #expect(try together.users().count == 149, "Mia and 148 created: s70 links to Mia, s100's email is s10's")
+        #expect(try together.user(id: 1)?.links.map(\.sourceUserID) == ["s70"])
+        #expect(try together.conflicts().map { "\($0.sourceUserID) \($0.kind)" } == ["s100 already_linked"])
+        #expect(try together.integrityCheck() == "ok")
+    }
 }
 
 /// Re-applying the same snapshots twice and in shuffled order ends in the same directory.
@@ -392,4 +424,5 @@ import Testing
         #expect(sqlite3_step(st) == SQLITE_ROW)
         #expect(String(cString: sqlite3_column_text(st, 0)) == "inbox_failed,inbox_open,inbox_settled")
     }
+
 }

@@ -194,6 +194,20 @@ final class Statement {
         nullFrom(idx + 1)
     }
 
+    /// Starts binding a multi-row statement row by row (`bindRow`).
+    func beginRows() { arena.begin() }
+
+    /// Binds one row of a multi-row statement, parameters `first` onwards: the text of
+    /// every row stays in the arena until the next `beginRows` or `bind`.
+    func bindRow<each A: SQLBindable>(at first: Int32, _ args: repeat each A) throws {
+        var idx = first - 1
+        for arg in repeat each args {
+            idx += 1
+            let rc = arg.sqlArgument.bind(to: stmt, at: idx, arena: &arena)
+            guard rc == SQLITE_OK else { throw connection.error(rc, sql) }
+        }
+    }
+
     /// Parameters a call left out are NULL, as if the bindings had been cleared.
     private func nullFrom(_ first: Int32) {
         guard first <= parameterCount else { return }
