@@ -31,6 +31,7 @@ struct Creations {
     /// Holds `user` (from `user(_:_:)`), linked to `sourceUserID`, and its audit row.
     mutating func hold(_ user: LocalUser, sourceUserID: String, snapshot: LinkSnapshot?, applied: Int64?, cause: Cause) {
         nextID = user.id + 1
+        if held.isEmpty { held.reserveCapacity(64) }
         held.append(Created(user: user, sourceUserID: sourceUserID, snapshot: snapshot, applied: applied, cause: cause))
     }
 

@@ -46,6 +46,12 @@ enum Queries {
         UNION ALL
         SELECT u.email, u.username, u.external_id FROM json_each(?) j CROSS JOIN users u ON u.external_id = j.value COLLATE NOCASE
         """)
+    /// Whether any local user has an email, a username, an external id: each is one step
+    /// into a partial index (the rows with the column set).
+    static let identifiersInUse = SQL("""
+        SELECT EXISTS (SELECT 1 FROM users WHERE email IS NOT NULL), EXISTS (SELECT 1 FROM users WHERE username IS NOT NULL),
+        EXISTS (SELECT 1 FROM users WHERE external_id IS NOT NULL)
+        """)
     static let candidateColumns = userColumns + ", (SELECT l.source_user_id FROM links l WHERE l.user_id = users.id AND l.source = ?)"
     static let byExternalID = SQL("SELECT \(candidateColumns) FROM users WHERE external_id = ? COLLATE NOCASE")
     static let byEmailOrUsername = SQL("""

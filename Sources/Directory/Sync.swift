@@ -412,15 +412,18 @@ extension TenantDirectory {
     /// Reads, in one query, which of the batch's unlinked users' identifiers a local user holds.
     private func prefetchHeld(_ db: Connection, _ evidence: [Evidence], batch: inout Batch) throws {
         var emails = JSONList(), usernames = JSONList(), externalIDs = JSONList()
+        // A column no local user fills cannot hold anything: its list stays empty (a first
+        // import's users have no username or external id, and were probed for both).
+        let inUse = try db.first(Queries.identifiersInUse) { r in (r.bool(0), r.bool(1), r.bool(2)) } ?? (true, true, true)
         batch.keys = Array(repeating: nil, count: evidence.count)
         for (i, e) in evidence.enumerated() {
             guard case .seen(let u) = e.observation, !batch.isAtRest(i), batch.prefetched?[u.id] == nil else { continue }
             let pairs = Self.lookups(u, settings: batch.settings)
             for (f, v) in pairs {
                 switch f {
-                case .email: emails.append(v)
-                case .username: usernames.append(v)
-                case .externalID: externalIDs.append(v)
+                case .email: if inUse.0 { emails.append(v) }
+                case .username: if inUse.1 { usernames.append(v) }
+                case .externalID: if inUse.2 { externalIDs.append(v) }
                 }
             }
             batch.keys[i] = pairs.map(\.1)

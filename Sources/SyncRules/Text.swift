@@ -15,6 +15,8 @@ extension StringProtocol {
 extension String {
     /// ASCII case-insensitive equality without allocating lower-cased copies.
     public func equalsIgnoringASCIICase(_ other: String) -> Bool {
+        // Folding keeps the length: most pairs compared (a role against "end-user") differ in it.
+        guard utf8.count == other.utf8.count else { return false }
         var a = utf8.makeIterator()
         var b = other.utf8.makeIterator()
         while true {
