@@ -334,7 +334,7 @@ extension TenantDirectory {
         batch.appliedAt = Array(repeating: nil, count: ids.count)
         // A source user listed twice in one batch is applied each time, never skipped: its
         // first copy may change what the second would be judged against.
-        let order = ids.indices.sorted { ids[$0].utf8.lexicographicallyPrecedes(ids[$1].utf8) }
+        let order = ids.indices.sorted { Row.binaryOrder(ids[$0], ids[$1]) < 0 }
         for (a, b) in zip(order, order.dropFirst()) where ids[a] == ids[b] {
             batch.fingerprints[a] = nil
             batch.fingerprints[b] = nil

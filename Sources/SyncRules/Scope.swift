@@ -28,6 +28,8 @@ public struct RoleScope: Sendable, Equatable {
 
     public func includesRole(of user: SourceUser) -> Bool {
         let role = user.role
+        // The usual case, a role exactly as configured: no case folding.
+        if !roles.isEmpty, lowered.contains(role), role != "end-user", role != "end_user" { return true }
         if role.equalsIgnoringASCIICase("end-user") || role.equalsIgnoringASCIICase("end_user") { return false }
         if roles.isEmpty { return true }
         let staff = role.equalsIgnoringASCIICase("agent") || role.equalsIgnoringASCIICase("admin")

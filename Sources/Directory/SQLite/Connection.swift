@@ -299,6 +299,13 @@ struct Row {
         return s.withUTF8 { binaryOrder(UnsafeRawBufferPointer($0), b) }
     }
 
+    /// `binaryOrder` of two strings' UTF-8 (a memcmp, where `utf8.lexicographicallyPrecedes`
+    /// steps byte by byte through the view).
+    static func binaryOrder(_ a: String, _ b: String) -> Int {
+        var b = b
+        return b.withUTF8 { binaryOrder(a, UnsafeRawBufferPointer($0)) }
+    }
+
     /// A source column; the schema only ever stores registered desks' names.
     func sourceKind(_ i: Int32) -> SourceKind { SourceKind(rawValue: text(i)) ?? SourceKind.allCases[0] }
     func blob(_ i: Int32) -> [UInt8] {
