@@ -3,9 +3,9 @@ import Glibc
 import Dispatch
 
 /// A flag one side raises and another waits for, with a timeout: the inbox writer's thread
-/// blocks on it (pthread condition variable), the applier's task awaits it without holding
-/// a thread.
-final class Wakeup: @unchecked Sendable {
+/// blocks on it (pthread condition variable), the applier's and the schedulers' tasks await
+/// it without holding a thread (and without `Task.sleep`, see `Scheduler.stop`).
+public final class Wakeup: @unchecked Sendable {
     private var mutex = pthread_mutex_t()
     private var condition = pthread_cond_t()
     private var raised = false
@@ -14,7 +14,7 @@ final class Wakeup: @unchecked Sendable {
     private var waiter: CheckedContinuation<Void, Never>?
     private var waits = 0
 
-    init() {
+    public init() {
         pthread_mutex_init(&mutex, nil)
         var attributes = pthread_condattr_t()
         pthread_condattr_init(&attributes)
@@ -28,7 +28,7 @@ final class Wakeup: @unchecked Sendable {
         pthread_mutex_destroy(&mutex)
     }
 
-    func raise() {
+    public func raise() {
         pthread_mutex_lock(&mutex)
         let task = waiter
         waiter = nil
@@ -40,7 +40,7 @@ final class Wakeup: @unchecked Sendable {
 
     /// Waits until raised or `seconds` pass, lowering the flag; the timeout is a Dispatch
     /// timer, so no thread is held meanwhile. One task awaits at a time.
-    func waitAsync(seconds: Double) async {
+    public func waitAsync(seconds: Double) async {
         await withCheckedContinuation { (k: CheckedContinuation<Void, Never>) in
             pthread_mutex_lock(&mutex)
             if raised {

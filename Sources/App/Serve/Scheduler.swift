@@ -4,6 +4,7 @@ import Dispatch
 import FoundationEssentials
 import Reconciliation
 import SyncRules
+import Webhooks
 
 /// Runs one tenant-source's reconciliations: the initial import at once when the source
 /// has never completed a full run (or was just enabled), full runs every `every` (anchored
@@ -27,6 +28,8 @@ final class Scheduler: @unchecked Sendable {
     private var runNow: Bool
     private var task: Task<Void, Never>?
     private let finished = DispatchSemaphore(value: 0)
+    /// Raised by `stop` and `trigger`: the loop's waits end at once.
+    private let wakeup = Wakeup()
     private(set) var running = false
     /// Consecutive failed full runs, for the retry backoff.
     private var failures = 0
@@ -62,9 +65,10 @@ final class Scheduler: @unchecked Sendable {
     /// (not the cooperative pool).
     ///
     /// The bound is a safety net: in two of about ten CI runs a `serve` stopping after a
-    /// reload waited here for good, its loop's task never resumed from `Task.sleep` and no
-    /// thread left to run it (cause not found). A run left unfinished is safe: its lease
-    /// expires and the next run marks it abandoned and lists again.
+    /// reload waited here for good, its loop's task never resumed from a cancelled
+    /// `Task.sleep` (cause not found). The loop now waits on `wakeup`, which this raises,
+    /// instead. A run left unfinished is safe: its lease expires and the next run marks it
+    /// abandoned and lists again.
     func stop() {
         let t = lock.withLock { () -> Task<Void, Never>? in
             stopped = true
@@ -72,6 +76,7 @@ final class Scheduler: @unchecked Sendable {
         }
         guard let t else { return }
         t.cancel()
+        wakeup.raise()
         if finished.wait(timeout: .now() + Self.stopWithin) == .timedOut {
             log.warn("scheduler did not stop in time; its run is left to its lease",
                      ["tenant": tenant, "source": source.rawValue, "seconds": String(Int(Self.stopWithin))])
@@ -87,6 +92,7 @@ final class Scheduler: @unchecked Sendable {
         return lock.withLock {
             if running { return false }
             requested = confirmDeactivations
+            wakeup.raise()
             return true
         }
     }
@@ -208,7 +214,7 @@ final class Scheduler: @unchecked Sendable {
     private func sleep(until deadline: Int64) async {
         while !isStopped, Int64(Date().timeIntervalSince1970) < deadline {
             if lock.withLock({ requested != nil }) { return }
-            try? await Task.sleep(for: .milliseconds(250))
+            await wakeup.waitAsync(seconds: 0.25)
             if Task.isCancelled { return }
         }
     }
