@@ -196,6 +196,7 @@ extension JSONReader {
     public static func read<T>(_ data: [UInt8], in range: Range<Int>, _ body: (inout JSONReader) throws -> T) throws -> T {
         try data.withUnsafeBufferPointer { buf in
             var reader = JSONReader(UnsafeBufferPointer(rebasing: buf[range]))
+            defer { reader.releaseKeys() }
             let value = try body(&reader)
             try reader.expectEnd()
             return value

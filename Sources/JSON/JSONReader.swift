@@ -14,6 +14,13 @@ public struct JSONReader {
     public internal(set) var position: Int
     /// Objects and arrays open around the current position.
     private var depth = 0
+    /// Where keys that had escapes are decoded to (allocated on the first one, freed by
+    /// the `read` that made the reader): keys stay plain pointers, with nothing to
+    /// retain or release for the ~40 keys of every user. A decoded key is at most three
+    /// times its text (escapes shrink; an invalid byte becomes a 3-byte U+FFFD), so
+    /// `3 * bytes.count` bytes hold them all and never move.
+    private var decodedKeys: UnsafeMutablePointer<UInt8>?
+    private var decodedKeysUsed = 0
 
     /// How deeply objects and arrays may nest: deeper input is refused before it can
     /// recurse (a hostile body must not exhaust an event loop's stack).
@@ -29,8 +36,15 @@ public struct JSONReader {
     public static func read<T>(_ data: [UInt8], _ body: (inout JSONReader) throws -> T) rethrows -> T {
         try data.withUnsafeBufferPointer { buf in
             var reader = JSONReader(buf)
+            defer { reader.releaseKeys() }
             return try body(&reader)
         }
+    }
+
+    /// Frees the decoded keys: the keys handed out must not outlive this.
+    mutating func releaseKeys() {
+        decodedKeys?.deallocate()
+        decodedKeys = nil
     }
 
     public enum Kind: Sendable { case object, array, string, number, bool, null }
@@ -146,9 +160,16 @@ public struct JSONReader {
         let i = StringRun.plainEnd(bytes, from: start)
         if i < bytes.count, bytes[i] == UInt8(ascii: "\"") {
             position = i + 1
-            return JSONKey(bytes: bytes, range: start..<i, decoded: nil)
+            return JSONKey(start: bytes.baseAddress! + start, count: i - start)
         }
-        return JSONKey(bytes: bytes, range: start..<start, decoded: try readString())
+        let text = try readString()
+        if decodedKeys == nil { decodedKeys = .allocate(capacity: 3 * bytes.count) }
+        let n = text.utf8.count
+        guard decodedKeysUsed + n <= 3 * bytes.count else { throw fail("key too long") }
+        let at = decodedKeys! + decodedKeysUsed
+        _ = UnsafeMutableBufferPointer(start: at, count: n).initialize(from: text.utf8)
+        decodedKeysUsed += n
+        return JSONKey(start: UnsafePointer(at), count: n)
     }
 
     /// Consumes `null` if it is next.
@@ -338,32 +359,28 @@ public struct JSONReader {
     }
 }
 
-/// An object key, compared against literals without allocating.
+/// An object key, compared against literals without allocating: its bytes, in the input
+/// or (for a key with escapes) decoded by the reader, valid while the reader's `read` runs.
 public struct JSONKey {
-    @usableFromInline let bytes: UnsafeBufferPointer<UInt8>
-    @usableFromInline let range: Range<Int>
-    @usableFromInline let decoded: String?
+    @usableFromInline let start: UnsafePointer<UInt8>
+    /// The key's length in bytes, for a cheap first dispatch before comparing text.
+    public let count: Int
 
-    init(bytes: UnsafeBufferPointer<UInt8>, range: Range<Int>, decoded: String?) {
-        self.bytes = bytes
-        self.range = range
-        self.decoded = decoded
+    init(start: UnsafePointer<UInt8>, count: Int) {
+        self.start = start
+        self.count = count
     }
 
     @inlinable
     public static func == (key: JSONKey, literal: StaticString) -> Bool {
         let n = literal.utf8CodeUnitCount
-        if let d = key.decoded { return d == literal.description }
         // Length and first byte reject almost every non-matching key at once.
-        guard key.range.count == n, n > 0 else { return n == 0 && key.range.isEmpty }
+        guard key.count == n else { return false }
+        guard n > 0 else { return true }
         let p = literal.utf8Start
-        let k = key.bytes.baseAddress! + key.range.lowerBound
-        guard k[0] == p[0] else { return false }
-        return memcmp(k, p, n) == 0
+        guard key.start[0] == p[0] else { return false }
+        return memcmp(key.start, p, n) == 0
     }
 
-    public var string: String { decoded ?? String(decoding: UnsafeBufferPointer(rebasing: bytes[range]), as: UTF8.self) }
-
-    /// The key's length in bytes, for a cheap first dispatch before comparing text.
-    @inlinable public var count: Int { decoded?.utf8.count ?? range.count }
+    public var string: String { String(decoding: UnsafeBufferPointer(start: start, count: count), as: UTF8.self) }
 }

@@ -37,6 +37,29 @@ import Testing
         #expect(hits == 2)
     }
 
+    /// Decoded keys live in the reader until its `read` ends: an outer key is still whole
+    /// after escaped keys inside its value were read, and keys whose invalid bytes decode
+    /// to longer text (U+FFFD is three bytes) fit.
+    @Test func escapedKeysStayValidAcrossNestedReads() throws {
+        var bytes = Array(#"{"o\u0075ter": {"in\u006eer": 1, "\u00e9": 2}, ""#.utf8)
+        bytes += [0xFF, 0xFE, 0xFF, 0xFE]
+        bytes += Array(#"\u0041": 3}"#.utf8)
+        var seen: [String] = []
+        try JSONReader.read(bytes) { r in
+            try r.readObject { r, key in
+                if key == "outer" {
+                    try r.readObject { r, inner in
+                        seen.append(inner.string)
+                        try r.skipValue()
+                    }
+                }
+                seen.append(key.string)
+            }
+            try r.expectEnd()
+        }
+        #expect(seen == ["inner", "é", "outer", "\u{FFFD}\u{FFFD}\u{FFFD}\u{FFFD}A"])
+    }
+
     @Test(arguments: ["", "{", "{\"a\"}", "{\"a\":}", "[1,]", "{\"a\":1,}", "\"\\x\"", "01", "-", "1.", "tru", "{\"a\":\"\u{01}\"}",
                       "{\"a\":1} x"])
     func rejectsInvalidJSON(text: String) {
