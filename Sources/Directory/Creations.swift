@@ -31,7 +31,8 @@ struct Creations {
     /// Holds `user` (from `user(_:_:)`), linked to `sourceUserID`, and its audit row.
     mutating func hold(_ user: LocalUser, sourceUserID: String, snapshot: LinkSnapshot?, applied: Int64?, cause: Cause) {
         nextID = user.id + 1
-        if held.isEmpty { held.reserveCapacity(64) }
+        // A run's batch creates up to 250 users: growing from 64 copied the rows twice.
+        if held.isEmpty { held.reserveCapacity(256) }
         held.append(Created(user: user, sourceUserID: sourceUserID, snapshot: snapshot, applied: applied, cause: cause))
     }
 

@@ -125,16 +125,22 @@ extension Batch {
     }
 
     /// Identifiers this batch gives a local user: later lookups in the batch must query them.
-    mutating func hold(_ values: String?...) {
+    mutating func hold(_ email: String?, _ username: String?, _ externalID: String?) {
         guard lookedUp else { return }
-        for v in values { if let v, !v.isEmpty { held.insert(NoCase.fold(v)) } }
+        // Three arguments, not a variadic list: that was an array allocated per user.
+        func insert(_ v: String?) { if let v, !v.isEmpty { held.insert(NoCase.fold(v)) } }
+        insert(email)
+        insert(username)
+        insert(externalID)
     }
 }
 
 /// SQLite's `COLLATE NOCASE`: folds ASCII letters only.
 enum NoCase {
     static func fold(_ s: String) -> String {
-        guard s.utf8.contains(where: { $0 >= 65 && $0 <= 90 }) else { return s }
+        var s = s
+        // Over the contiguous bytes: walking the UTF-8 view by index cost several times more.
+        guard s.withUTF8({ $0.contains { $0 &- 65 < 26 } }) else { return s }
         return String(decoding: s.utf8.map { $0 >= 65 && $0 <= 90 ? $0 + 32 : $0 }, as: UTF8.self)
     }
 }
@@ -401,7 +407,10 @@ extension TenantDirectory {
         var out: [(MatchQuery.LocalField, String)] = []
         out.reserveCapacity(4)
         if let x = q.externalIDEquals, !x.isEmpty { out.append((.externalID, NoCase.fold(x))) }
-        if let v = q.value, !v.isEmpty { for f in q.fields { out.append((f, NoCase.fold(v))) } }
+        if let v = q.value, !v.isEmpty {
+            let folded = NoCase.fold(v)
+            for f in q.fields { out.append((f, folded)) }
+        }
         // The email holder's key is there already when the identifier value is the email
         // and is compared with the email column (default matching): one key fewer per user
         // in the batch's list, 3% of a first import.
@@ -426,7 +435,10 @@ extension TenantDirectory {
                 case .externalID: if inUse.2 { externalIDs.append(v) }
                 }
             }
-            batch.keys[i] = pairs.map(\.1)
+            // Default matching compares the identifier with two columns: one key, held once.
+            var keys: [String] = []
+            for (_, v) in pairs where !keys.contains(v) { keys.append(v) }
+            batch.keys[i] = keys
         }
         batch.lookedUp = true
         _ = try db.query(Queries.heldIdentifiers, emails.text, usernames.text, externalIDs.text) { r in
@@ -488,14 +500,15 @@ extension TenantDirectory {
         }
         // Held creations are written before anything reads the store: a source user with
         // no link and none of whose identifiers is held reads nothing before its decision.
-        if found != nil || !Self.knownUnmatched(at: position, batch: batch) { try writeCreations(db, &batch) }
+        let unmatched = found == nil && Self.knownUnmatched(at: position, batch: batch)
+        if !unmatched { try writeCreations(db, &batch) }
         if batch.prefetched != nil { batch.handled.insert(sid) }
         let linked = found?.user
         var view = DirectoryView(link: found?.link, linkedUser: linked)
         if let found, found.hasOtherLinks {
             view.otherLinks = try otherLinks(db, userID: found.user.id, source: source)
         }
-        if case .seen = e.observation, linked == nil, Self.knownUnmatched(at: position, batch: batch) {
+        if case .seen = e.observation, unmatched {
             // No local user holds any of its identifiers: no candidates, no email holder.
         } else if case .seen(let u) = e.observation {
             if linked == nil && settings.scope.exclusion(of: u) == nil {

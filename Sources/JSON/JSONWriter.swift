@@ -12,12 +12,16 @@ public enum JSONWriter {
     /// Appends `s` quoted (or `null`) to UTF-8 bytes: for text built from many fields
     /// (audit rows), where concatenating Strings cost more than the rest of the row.
     public static func appendQuoted(_ s: String?, to out: inout [UInt8]) {
-        guard let s else { out.append(contentsOf: "null".utf8); return }
+        guard var s else { out.append(contentsOf: "null".utf8); return }
         out.append(UInt8(ascii: "\""))
-        // Most text needs no escaping: check the bytes once and copy them in one piece.
-        let plain = s.utf8.withContiguousStorageIfAvailable { StringRun.plainEnd($0, from: 0) == $0.count }
-        if plain == true {
-            out.append(contentsOf: s.utf8)
+        // Most text needs no escaping: check the bytes once and copy them in one piece, from
+        // the buffer just checked (appending the UTF-8 view walked the string a second time).
+        let plain = s.withUTF8 { bytes in
+            guard StringRun.plainEnd(bytes, from: 0) == bytes.count else { return false }
+            out.append(contentsOf: bytes)
+            return true
+        }
+        if plain {
             out.append(UInt8(ascii: "\""))
             return
         }
