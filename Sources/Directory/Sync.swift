@@ -425,8 +425,9 @@ extension TenantDirectory {
         // import's users have no username or external id, and were probed for both).
         let inUse = try db.first(Queries.identifiersInUse) { r in (r.bool(0), r.bool(1), r.bool(2)) } ?? (true, true, true)
         batch.keys = Array(repeating: nil, count: evidence.count)
-        for (i, e) in evidence.enumerated() {
-            guard case .seen(let u) = e.observation, !batch.isAtRest(i), batch.prefetched?[u.id] == nil else { continue }
+        // By index: enumerating copied each evidence (and its user) out of the array first.
+        for i in evidence.indices {
+            guard case .seen(let u) = evidence[i].observation, !batch.isAtRest(i), batch.prefetched?[u.id] == nil else { continue }
             let pairs = Self.lookups(u, settings: batch.settings)
             for (f, v) in pairs {
                 switch f {
@@ -437,6 +438,7 @@ extension TenantDirectory {
             }
             // Default matching compares the identifier with two columns: one key, held once.
             var keys: [String] = []
+            keys.reserveCapacity(pairs.count)
             for (_, v) in pairs where !keys.contains(v) { keys.append(v) }
             batch.keys[i] = keys
         }
