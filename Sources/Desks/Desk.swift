@@ -29,6 +29,10 @@ public enum DeskCredentials: Sendable {
 
 /// How a desk frames and signs its webhook deliveries.
 public protocol WebhookFormat: Sendable {
+    /// Why the headers alone make the delivery inauthentic (401: no signature, a signed
+    /// timestamp outside `tolerance`), or nil: decided before the body is read, so that
+    /// `Expect: 100-continue` gets the 401 instead of 100. `verify` checks this first.
+    func verifyHead(header: (String) -> String?, tolerance: Int, now: Double) -> String?
     /// Nil when the delivery is authentic under one of `secrets`; otherwise why not (401).
     func verify(header: (String) -> String?, body: [UInt8], secrets: [String], tolerance: Int, now: Double) -> String?
     /// The envelope of a verified body, or why it is refused (400 malformed, 401 foreign).

@@ -270,6 +270,7 @@ final class EventLoop: @unchecked Sendable {
                 params = p
                 early = r.precheck?(head, p)
                 if early == nil && tooLarge { early = .error(413, "body larger than \(config.maxBodyBytes) bytes") }
+                if early == nil { early = r.authorize?(head, p) }
             }
         }
         if let e = early {

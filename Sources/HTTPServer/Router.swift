@@ -4,8 +4,10 @@
 public struct Router: Sendable {
     /// Answers a request. Call `responder.send` exactly once, from any thread.
     public typealias Handler = @Sendable (HTTPRequest, Responder) -> Void
-    /// Decides from the head alone whether the request is refused (404 unknown tenant,
-    /// 401 …) before its body is read — what `Expect: 100-continue` needs.
+    /// Decides from the head alone whether the request is refused before its body is read
+    /// (what `Expect: 100-continue` needs: a refused request gets its final status, not
+    /// 100). A route has two: `precheck` for what outranks the body size limit (404 unknown
+    /// tenant), `authorize` for what the 413 outranks (401 missing credentials).
     public typealias Precheck = @Sendable (HTTPRequestHead, [String: String]) -> HTTPResponse?
 
     struct Route: Sendable {
@@ -13,6 +15,7 @@ public struct Router: Sendable {
         var pattern: String
         var segments: [Segment]
         var precheck: Precheck?
+        var authorize: Precheck?
         var handler: Handler
     }
 
@@ -34,18 +37,20 @@ public struct Router: Sendable {
     public init() {}
 
     /// Adds a route whose handler may answer later (e.g. after a durable commit).
-    public mutating func on(_ method: String, _ pattern: String, precheck: Precheck? = nil, _ handler: @escaping Handler) {
+    public mutating func on(_ method: String, _ pattern: String, precheck: Precheck? = nil, authorize: Precheck? = nil,
+                            _ handler: @escaping Handler) {
         let segments = pattern.split(separator: "/").map { s -> Segment in
             s.hasPrefix("{") && s.hasSuffix("}") ? .parameter(String(s.dropFirst().dropLast())) : .literal(String(s))
         }
         bySegments[segments.count, default: []].append(routes.count)
-        routes.append(Route(method: method, pattern: pattern, segments: segments, precheck: precheck, handler: handler))
+        routes.append(Route(method: method, pattern: pattern, segments: segments, precheck: precheck, authorize: authorize,
+                            handler: handler))
     }
 
     /// Adds a route answered at once on the event loop.
-    public mutating func on(_ method: String, _ pattern: String, precheck: Precheck? = nil,
+    public mutating func on(_ method: String, _ pattern: String, precheck: Precheck? = nil, authorize: Precheck? = nil,
                             answer: @escaping @Sendable (HTTPRequest) -> HTTPResponse) {
-        on(method, pattern, precheck: precheck) { request, responder in responder.send(answer(request)) }
+        on(method, pattern, precheck: precheck, authorize: authorize) { request, responder in responder.send(answer(request)) }
     }
 
     func match(method: String, path: String) -> Match {

@@ -48,6 +48,12 @@ public struct WebhookIntake: Sendable {
 
     public init(tolerance: Int = 3600) { self.tolerance = tolerance }
 
+    /// Why `desk` refuses a delivery on its headers alone (401), or nil: asked before the
+    /// body is read, so a refused `Expect: 100-continue` request never sends it.
+    public func refusal(header: (String) -> String?, desk: any Desk) -> String? {
+        desk.webhooks.verifyHead(header: header, tolerance: tolerance, now: Date().timeIntervalSince1970)
+    }
+
     /// Verifies, decodes and stores one delivery; `completion` gets the verdict once the
     /// event is durable (or refused). The check runs inline, the store in the tenant's
     /// writer (group commit).

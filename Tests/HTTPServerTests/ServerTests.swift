@@ -33,6 +33,10 @@ import Testing
         router.on("POST", "/guarded/{name}", precheck: { _, p in p["name"] == "ok" ? nil : .error(404, "unknown") }) { req in
             HTTPResponse(status: 200, text: req.parameters["name"] ?? "")
         }
+        router.on("POST", "/signed/{name}", precheck: { _, p in p["name"] == "ok" ? nil : .error(404, "unknown") },
+                  authorize: { head, _ in head.headers["Signature"] == nil ? .error(401, "unsigned") : nil }) { _ in
+            HTTPResponse(status: 200, text: "signed")
+        }
         router.on("GET", "/slow/{ms}") { req, res in
             let ms = Int(req.parameters["ms"] ?? "0") ?? 0
             DispatchQueue.global().asyncAfter(deadline: .now() + .milliseconds(ms)) {
@@ -159,6 +163,36 @@ import Testing
         let big = try client()
         big.send("POST /echo HTTP/1.1\r\nHost: t\r\nExpect: 100-continue\r\nContent-Length: 2000000\r\n\r\n")
         #expect(big.readResponse()?.status == 413)
+        server.stop()
+    }
+
+    @Test func expectContinueGetsTheAuthorizationRefusalInsteadOf100() throws {
+        let refused = try client()
+        refused.send("POST /signed/ok HTTP/1.1\r\nHost: t\r\nExpect: 100-continue\r\nContent-Length: 5\r\n\r\n")
+        let r = try #require(refused.readResponse())
+        #expect(r.status == 401 && r.body.contains("unsigned"))
+        let signed = try client()
+        signed.send("POST /signed/ok HTTP/1.1\r\nHost: t\r\nSignature: x\r\nExpect: 100-continue\r\nContent-Length: 5\r\n\r\n")
+        #expect(signed.readResponse()?.status == 100)
+        signed.send("hello")
+        #expect(signed.readResponse()?.body == "signed")
+        server.stop()
+    }
+
+    @Test func authorizationIsCheckedAfterRouteAndSizeAndItsBodyIsSkipped() throws {
+        let unknown = try client()
+        unknown.send("POST /signed/nobody HTTP/1.1\r\nHost: t\r\nContent-Length: 2000000\r\n\r\n")
+        #expect(unknown.readResponse()?.status == 404)
+        let big = try client()
+        big.send("POST /signed/ok HTTP/1.1\r\nHost: t\r\nContent-Length: 2000000\r\n\r\n")
+        #expect(big.readResponse()?.status == 413)
+        // Without Expect the body still arrives: it is read and dropped, and the
+        // connection serves the next request.
+        let c = try client()
+        c.send("POST /signed/ok HTTP/1.1\r\nHost: t\r\nContent-Length: 5\r\n\r\nhello")
+        #expect(c.readResponse()?.status == 401)
+        c.send("GET /hello HTTP/1.1\r\nHost: t\r\n\r\n")
+        #expect(c.readResponse()?.body == "hi")
         server.stop()
     }
 

@@ -35,6 +35,23 @@ import Webhooks
         let stale = ServeHarness.signed(valid, at: Date().addingTimeInterval(-7200))
         #expect(try h.post("/webhooks/zendesk/abc-energy", body: stale.body, headers: stale.headers).status == 401)
         #expect(try h.post("/webhooks/zendesk/abc-energy", body: signed.body + [0x20], headers: signed.headers).status == 401)
+        // Refusals the head decides reach `Expect: 100-continue` senders instead of 100.
+        let unsigned = try RawClient(port: h.port)
+        unsigned.send("POST /webhooks/zendesk/abc-energy HTTP/1.1\r\nHost: t\r\nExpect: 100-continue\r\nContent-Length: 5\r\n\r\n")
+        #expect(unsigned.readResponse()?.status == 401)
+        let old = ISO8601DateFormatter().string(from: Date().addingTimeInterval(-7200))
+        let expired = try RawClient(port: h.port)
+        expired.send("POST /webhooks/zendesk/abc-energy HTTP/1.1\r\nHost: t\r\nExpect: 100-continue\r\n"
+            + "X-Zendesk-Webhook-Signature: x\r\nX-Zendesk-Webhook-Signature-Timestamp: \(old)\r\nContent-Length: 5\r\n\r\n")
+        let refusal = try #require(expired.readResponse())
+        #expect(refusal.status == 401 && refusal.body.contains("outside tolerance"))
+        let fresh = ISO8601DateFormatter().string(from: Date())
+        let proceed = try RawClient(port: h.port)
+        proceed.send("POST /webhooks/zendesk/abc-energy HTTP/1.1\r\nHost: t\r\nExpect: 100-continue\r\n"
+            + "X-Zendesk-Webhook-Signature: x\r\nX-Zendesk-Webhook-Signature-Timestamp: \(fresh)\r\nContent-Length: 5\r\n\r\n")
+        #expect(proceed.readResponse()?.status == 100, "the signature itself needs the body")
+        proceed.send("hello")
+        #expect(proceed.readResponse()?.status == 401)
         #expect(try h.deliver("{not json").status == 400)
         #expect(try h.deliver(#"{"type":"zen:event-type:user.created"}"#).status == 400)
 
@@ -109,6 +126,21 @@ import Webhooks
         try h.waitForImport()
         #expect(try h.api("GET", "/api/tenants/abc-energy/users", token: nil).status == 401)
         #expect(try h.api("GET", "/api/tenants/abc-energy/users", token: "bogus").status == 401)
+        // The scheme is case-insensitive (RFC 9110 §11.1).
+        for scheme in ["bearer", "BEARER", "Bearer "] {
+            let r = try h.http.perform(ClientRequest(url: h.baseURL + "/api/tenants/abc-energy/users",
+                                                     headers: [("Authorization", "\(scheme) \(ServeHarness.opsToken)")]))
+            #expect(r.status == 200, "scheme '\(scheme)'")
+        }
+        // Refused from the head: an `Expect: 100-continue` body is never asked for.
+        let noToken = try RawClient(port: h.port)
+        noToken.send("POST /api/tenants/abc-energy/users/1/deactivate HTTP/1.1\r\nHost: t\r\nExpect: 100-continue\r\n"
+            + "Content-Length: 2000\r\n\r\n")
+        #expect(noToken.readResponse()?.status == 401)
+        let scoped = try RawClient(port: h.port)
+        scoped.send("POST /api/tenants/other-co/users/1/deactivate HTTP/1.1\r\nHost: t\r\nExpect: 100-continue\r\n"
+            + "Authorization: Bearer \(ServeHarness.usersToken)\r\nContent-Length: 2000\r\n\r\n")
+        #expect(scoped.readResponse()?.status == 403)
         #expect(try h.api("GET", "/api/tenants/abc-energy/status", token: ServeHarness.usersToken).status == 403)
         #expect(try h.api("GET", "/api/tenants/other-co/users", token: ServeHarness.usersToken).status == 403)
         let list = try h.api("GET", "/api/tenants/abc-energy/users?status=pending", token: ServeHarness.usersToken)

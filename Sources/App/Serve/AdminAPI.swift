@@ -88,7 +88,11 @@ struct AdminAPI {
     private func on(_ r: inout Router, _ method: String, _ pattern: String, _ permission: AdminToken.Permission,
                     _ body: @escaping @Sendable (HTTPRequest, TenantRuntime) throws -> HTTPResponse) {
         let service = self.service
-        r.on(method, pattern) { req, res in
+        let authorize: Router.Precheck = { head, p in
+            guard case .failure(let refusal) = AdminAuth.check(service, head, permission, tenant: p["t"] ?? "") else { return nil }
+            return refusal.response
+        }
+        r.on(method, pattern, authorize: authorize) { req, res in
             HandlerWork.async {
                 let tenant = req.parameters["t"] ?? ""
                 let token: AdminToken

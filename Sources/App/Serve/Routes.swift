@@ -36,7 +36,19 @@ struct Routes {
             }
             return nil
         }
-        r.on("POST", "/webhooks/{source}/{tenant}", precheck: known) { req, res in Self.webhook(service, req, res) }
+        // Missing signature headers or a stale signed timestamp are refused from the head.
+        let signed: Router.Precheck = { head, p in
+            guard let tenant = p["tenant"], let source = p["source"].flatMap(SourceKind.init(rawValue:)),
+                  let s = service.runtime(tenant)?.sources[source],
+                  let reason = WebhookIntake(tolerance: service.webhookTolerance).refusal(header: { head.headers[$0] }, desk: s.desk)
+            else { return nil }
+            service.metrics.increment("usersync_webhook_deliveries_total",
+                                      [("tenant", tenant), ("source", source.rawValue), ("outcome", "refused")])
+            return .error(401, reason)
+        }
+        r.on("POST", "/webhooks/{source}/{tenant}", precheck: known, authorize: signed) { req, res in
+            Self.webhook(service, req, res)
+        }
         r.on("HEAD", "/webhooks/{source}/{tenant}", precheck: known) { _ in HTTPResponse(status: 200) }
     }
 

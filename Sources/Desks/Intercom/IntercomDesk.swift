@@ -75,8 +75,14 @@ extension IntercomOAuth: DeskOAuth {
 /// app's client secret, no signed timestamp (reference §2); the envelope `id` deduplicates
 /// and `created_at` orders; a `ping` (null id) is verified and answered, never stored.
 struct IntercomWebhooks: WebhookFormat {
-    func verify(header: (String) -> String?, body: [UInt8], secrets: [String], tolerance: Int, now: Double) -> String? {
+    func verifyHead(header: (String) -> String?, tolerance: Int, now: Double) -> String? {
         guard let given = header(IntercomSignature.header), !given.isEmpty else { return "missing X-Hub-Signature" }
+        return nil
+    }
+
+    func verify(header: (String) -> String?, body: [UInt8], secrets: [String], tolerance: Int, now: Double) -> String? {
+        if let refusal = verifyHead(header: header, tolerance: tolerance, now: now) { return refusal }
+        guard let given = header(IntercomSignature.header) else { return "missing X-Hub-Signature" }
         guard !secrets.isEmpty else { return "no client secret is configured for this source" }
         for secret in secrets where IntercomSignature.isValid(header: given, secret: secret, body: body) { return nil }
         return "signature does not match"

@@ -90,13 +90,20 @@ extension ZendeskOAuth: DeskOAuth {
 /// body)) with `X-Zendesk-Webhook-Signature-Timestamp` within a tolerance
 /// (shared/reference/zendesk-api.md §2); thin `zen:event-type:user.*` events.
 struct ZendeskWebhooks: WebhookFormat {
-    func verify(header: (String) -> String?, body: [UInt8], secrets: [String], tolerance: Int, now: Double) -> String? {
+    func verifyHead(header: (String) -> String?, tolerance: Int, now: Double) -> String? {
         guard let signature = header("X-Zendesk-Webhook-Signature"), !signature.isEmpty,
               let timestamp = header("X-Zendesk-Webhook-Signature-Timestamp"), !timestamp.isEmpty else {
             return "missing signature headers"
         }
         guard let ts = Timestamp(iso8601: timestamp) else { return "signature timestamp is not ISO-8601" }
         guard abs(Double(ts.nanoseconds) / 1e9 - now) <= Double(tolerance) else { return "signature timestamp outside tolerance" }
+        return nil
+    }
+
+    func verify(header: (String) -> String?, body: [UInt8], secrets: [String], tolerance: Int, now: Double) -> String? {
+        if let refusal = verifyHead(header: header, tolerance: tolerance, now: now) { return refusal }
+        guard let signature = header("X-Zendesk-Webhook-Signature"),
+              let timestamp = header("X-Zendesk-Webhook-Signature-Timestamp") else { return "missing signature headers" }
         guard !secrets.isEmpty else { return "no webhook secret is configured for this source" }
         for secret in secrets where ZendeskSignature.isValid(signature: signature, secret: secret, timestamp: timestamp, body: body) {
             return nil
