@@ -39,6 +39,7 @@ public final class HTTPServer: @unchecked Sendable {
             shared.tls.withLock { $0 = context }
         }
         let count = configuration.loops > 0 ? configuration.loops : max(1, ProcessInfo.processInfo.activeProcessorCount)
+        if configuration.port != 0 { try Socket.ensureUnused(host: configuration.host, port: configuration.port) }
         let first = try Socket.listen(host: configuration.host, port: configuration.port)
         port = first.port
         var fds = [first.fd]

@@ -48,6 +48,28 @@ enum Socket {
         return (fd, Int(UInt16(bigEndian: bound.sin_port)))
     }
 
+    /// Throws "address in use" when another socket (another process's) listens on the
+    /// address. The loops' listeners share their port through SO_REUSEPORT, which would
+    /// as gladly share it with a second `serve` started on the same address, the kernel
+    /// then splitting connections between the two; a probe bound without it fails instead.
+    static func ensureUnused(host: String, port: Int) throws {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
+        guard fd >= 0 else { throw errorText("socket") }
+        defer { close(fd) }
+        var one: Int32 = 1
+        setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, socklen_t(MemoryLayout<Int32>.size))
+        var addr = sockaddr_in()
+        addr.sin_family = sa_family_t(AF_INET)
+        addr.sin_port = in_port_t(UInt16(port).bigEndian)
+        guard inet_pton(AF_INET, host == "localhost" ? "127.0.0.1" : host, &addr.sin_addr) == 1 else {
+            throw Failure(message: "listen: '\(host)' is not an IPv4 address")
+        }
+        let rc = withUnsafePointer(to: &addr) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+        }
+        guard rc == 0 else { throw errorText("bind \(host):\(port)") }
+    }
+
     static func accept(_ listener: Int32) -> Int32 {
         clinux_accept4(listener, Int32(SOCK_NONBLOCK.rawValue) | Int32(SOCK_CLOEXEC.rawValue))
     }

@@ -246,6 +246,22 @@ import Testing
         capped.stop()
     }
 
+    @Test func aSecondServerOnAPortInUseFailsToStart() throws {
+        let port = server.port
+        let error = #expect(throws: (any Error).self) {
+            let second = try Self.makeServer { $0.port = port }
+            second.stop()
+        }
+        #expect("\(error.map { "\($0)" } ?? "")".contains("in use"))
+        // The running server still has every connection.
+        for _ in 0..<8 {
+            let c = try client()
+            c.send("GET /hello HTTP/1.1\r\nHost: t\r\n\r\n")
+            #expect(c.readResponse()?.body == "hi")
+        }
+        server.stop()
+    }
+
     @Test func stopDrainsInFlightRequestsThenRefusesNewOnes() throws {
         let c = try client()
         c.send("GET /slow/300 HTTP/1.1\r\nHost: t\r\n\r\n")
