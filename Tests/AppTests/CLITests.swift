@@ -38,6 +38,7 @@ import Testing
     @Test func usersAddListActivateWithLicenceLimit() async throws {
         #expect(await run("users", "add", "--name", "Ann Lee", "--email", "ann@x.com").0 == 0)
         #expect(await run("users", "add", "--name", "Bob", "--email", "bob@x.com", "--username", "bob").0 == 0)
+        #expect(await run("users", "add", "--name", " ", "--email", "c@x.com").0 == 2, "an empty name is a usage error")
         #expect(await run("users", "activate", "1").0 == 0)
         let (code, _, err) = await run("users", "activate", "2")
         #expect(code == 1)

@@ -74,6 +74,7 @@ import Testing
     @Test func rolesMustNotBeEmptyAndNeverEndUsers() {
         #expect(problems { _, _, z in z["roles"] = [] }.first?.contains("zendesk.roles: select at least one role") == true)
         #expect(problems { _, _, z in z["roles"] = ["end-user"] }.first?.contains("end-users are never imported") == true)
+        #expect(problems { _, _, z in z["roles"] = ["agent", ""] }.first?.contains("zendesk.roles: a role must not be empty") == true)
         #expect(problems { _, _, z in z.removeValue(forKey: "roles") }.first?.contains("zendesk.roles: is required") == true)
     }
 

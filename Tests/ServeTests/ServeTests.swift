@@ -157,6 +157,7 @@ import Webhooks
         let resolved = try h.api("GET", "/api/tenants/abc-energy/agents/resolve?source=zendesk&id=\(ann)")
         #expect(resolved.status == 200 && String(decoding: resolved.body, as: UTF8.self).contains("\"matched_by\":\"link\""))
         #expect(try h.api("GET", "/api/tenants/abc-energy/agents/resolve?email=nobody@x.com").status == 404)
+        #expect(try h.api("GET", "/api/tenants/abc-energy/agents/resolve?source=foo&id=1").status == 400)
         let status = try h.api("GET", "/api/tenants/abc-energy/status")
         #expect(status.status == 200 && String(decoding: status.body, as: UTF8.self).contains("\"last_run\""))
         let run = try h.api("POST", "/api/tenants/abc-energy/sources/zendesk/reconcile")

@@ -33,6 +33,7 @@ enum UserCommands {
             }
         case "add":
             guard let name = ctx.args.value("--name") else { throw UsageError("users add needs --name") }
+            guard name.contains(where: { !$0.isWhitespace }) else { throw UsageError("--name must not be empty") }
             guard let email = ctx.args.value("--email") else { throw UsageError("users add needs --email") }
             guard email.contains("@"), !email.contains(" ") else { throw UsageError("--email '\(email)' is not an email address") }
             let username = ctx.args.value("--username")

@@ -44,8 +44,11 @@ struct AdminAPI {
             }
         }
         on(&r, "GET", "/api/tenants/{t}/agents/resolve", .manageUsers) { req, rt in
-            let source = req.head.queryValue("source").flatMap(SourceKind.init(rawValue:))
-                ?? rt.config.sources.first?.kind ?? DeskRegistry.all[0].kind
+            let named = req.head.queryValue("source")
+            let source = named.flatMap(SourceKind.init(rawValue:)) ?? rt.config.sources.first?.kind ?? DeskRegistry.all[0].kind
+            if let named, SourceKind(rawValue: named) == nil {
+                return .error(400, "source must be " + DeskRegistry.all.map(\.kind.rawValue).joined(separator: " or "))
+            }
             let id = req.head.queryValue("id")
             let email = req.head.queryValue("email")
             guard id != nil || email != nil else { return .error(400, "id or email is required") }

@@ -31,6 +31,7 @@ public struct ZendeskDesk: Desk {
             for r in roles where ["end-user", "end_user", "enduser"].contains(r.lowercased()) {
                 f.fail("roles", "end-users are never imported; remove '\(r)'")
             }
+            if roles.contains(where: { $0.allSatisfy(\.isWhitespace) }) { f.fail("roles", "a role must not be empty") }
         } else if enabled {
             f.fail("roles", "is required: select at least one role (agent, admin, or a custom role)")
         }
