@@ -57,6 +57,20 @@ extension ServeTests {
         #expect(annNow.reason == nil)
     }
 
+    @Test func aReloadedAttemptLimitAppliesToEventsAlreadyRetrying() throws {
+        let h = try ServeHarness(top: #""events": {"max_attempts": 50, "retry_delay": "1s"},"#)
+        try h.waitForImport()
+        try h.sim.control("/_sim/faults", #"{"proxy_404_users": [\#(ann)]}"#)
+        #expect(try h.deliver(identityChanged(ann, id: "poison-2")).status == 200)
+        let poison = { try h.directory().events(limit: 1000).first { $0.eventID == "poison-2" } }
+        #expect(try h.eventually { try (poison()?.attempts ?? 0) >= 1 })
+        let config = try String(contentsOfFile: h.config, encoding: .utf8)
+        try config.replacingOccurrences(of: #""max_attempts": 50"#, with: #""max_attempts": 2"#)
+            .write(toFile: h.config, atomically: true, encoding: .utf8)
+        kill(h.serve.process.processIdentifier, SIGHUP)
+        #expect(try h.eventually(15) { try poison()?.status == .failed })
+    }
+
     @Test func endUserEventsAboutUnlinkedUsersSettleWithoutAFetch() throws {
         let h = try ServeHarness()
         try h.waitForImport()

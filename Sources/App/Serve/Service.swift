@@ -198,6 +198,8 @@ final class Service: @unchecked Sendable {
         var stale: [TenantRuntime] = []
         let current = lock.withLock { runtimes }
         let tenants = served(new)
+        // Settings every tenant's runtime is built with: a change rebuilds them all.
+        let sharedChanged = previous.map { $0.events != new.events || $0.webhookSecretOverlap != new.webhookSecretOverlap } ?? true
         for t in tenants {
             let directory: TenantDirectory
             if let d = lock.withLock({ directories[t.id] }) {
@@ -206,7 +208,7 @@ final class Service: @unchecked Sendable {
                 directory = try TenantDirectory(dataDir: dataDir, tenant: t.id)
                 lock.withLock { directories[t.id] = directory }
             }
-            if let existing = current[t.id], existing.config == t {
+            if let existing = current[t.id], existing.config == t, !sharedChanged {
                 next[t.id] = existing
                 continue
             }
