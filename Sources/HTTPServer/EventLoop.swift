@@ -270,7 +270,10 @@ final class EventLoop: @unchecked Sendable {
                 params = p
                 early = r.precheck?(head, p)
                 if early == nil && tooLarge { early = .error(413, "body larger than \(config.maxBodyBytes) bytes") }
-                if early == nil { early = r.authorize?(head, p) }
+                // Only a client waiting for 100 needs the answer now: for the rest the handler,
+                // which checks the same, answers it after the body (a webhook's signature
+                // check would otherwise run its header part twice).
+                if early == nil, head.expectContinue, head.hasBody { early = r.authorize?(head, p) }
             }
         }
         if let e = early {

@@ -6,8 +6,10 @@ public struct Router: Sendable {
     public typealias Handler = @Sendable (HTTPRequest, Responder) -> Void
     /// Decides from the head alone whether the request is refused before its body is read
     /// (what `Expect: 100-continue` needs: a refused request gets its final status, not
-    /// 100). A route has two: `precheck` for what outranks the body size limit (404 unknown
-    /// tenant), `authorize` for what the 413 outranks (401 missing credentials).
+    /// 100). A route has two: `precheck`, asked of every request, for what outranks the body
+    /// size limit (404 unknown tenant); `authorize`, for what the 413 outranks (401 missing
+    /// credentials), asked only of a request that waits for 100: its handler must refuse
+    /// the same requests the same way, and does so for the others once the body is read.
     public typealias Precheck = @Sendable (HTTPRequestHead, [String: String]) -> HTTPResponse?
 
     struct Route: Sendable {

@@ -203,6 +203,20 @@ public struct JSONReader {
         }
     }
 
+    /// Skips a string, refusing exactly what `readString` refuses (an unpaired surrogate
+    /// escape, which `skipValue` lets through), without making a String of plain text.
+    public mutating func skipStringAsRead() throws {
+        try expect(UInt8(ascii: "\""))
+        let start = position
+        position = StringRun.plainEnd(bytes, from: start)
+        guard position < bytes.count else { throw fail("unterminated string") }
+        switch bytes[position] {
+        case UInt8(ascii: "\""): position += 1
+        case UInt8(ascii: "\\"): _ = try readEscaped(from: start)
+        default: throw fail("control character in string")
+        }
+    }
+
     private mutating func readEscaped(from start: Int) throws -> String {
         var out = Array(UnsafeBufferPointer(rebasing: bytes[start..<position]))
         while position < bytes.count {

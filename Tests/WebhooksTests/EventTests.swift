@@ -1,3 +1,4 @@
+import Foundation
 import SyncRules
 import Testing
 import Desks
@@ -26,6 +27,50 @@ import Webhooks
         #expect(throws: ZendeskEvent.Malformed.self) { try ZendeskEvent.decode(Array("[1]".utf8)) }
         #expect(throws: ZendeskEvent.Malformed.self) { try ZendeskEvent.decode(Array(#"{"type":"x"}"#.utf8)) }
         #expect(throws: ZendeskEvent.Malformed.self) { try ZendeskEvent.decode(Array("{not json".utf8)) }
+        let spaced = try ZendeskEvent.decode(Array(#"{"id": "e", "type": "t", "detail": "x", "event": 1, "subject": "zen:user:5"}"#.utf8))
+        #expect(spaced.userID == "5", "a detail or event that is not an object is skipped, space or not")
+    }
+
+    /// The intake's envelope refuses a body exactly when the applier's decode would: every
+    /// field given every kind of value, and every prefix of a valid body.
+    @Test func theEnvelopeRefusesExactlyWhatDecodeRefuses() throws {
+        let values = ["null", "true", "false", "7", "-1.5e3", #""""#, #""s""#, #""2026-11-26T10:00:05Z""#, "{}", #"{"a":[1,{}]}"#,
+                      "[]", "[1,2]", #""\u00e9\n""#, #""\ud41d\ude00""#, #""\ud83d\ude00""#, #""\ud83d""#, "01", "tru",
+                      #""unterminated"#]
+        let fields = ["id", "type", "time", "subject", "detail", "event"]
+        let detailFields = ["id", "email", "role", "external_id", "updated_at", "other"]
+        let eventFields = ["current", "previous", "other"]
+        let base: [String: String] = ["id": #""ev-1""#, "type": #""zen:event-type:user.name_changed""#,
+                                      "time": #""2026-11-26T10:00:05Z""#, "subject": #""zen:user:42""#]
+        func body(_ top: [String: String], detail: [String: String] = ["id": #""42""#], event: [String: String] = ["current": #""A""#]) -> String {
+            var pairs = top.sorted { $0.key < $1.key }.map { "\"\($0.key)\":\($0.value)" }
+            if top["detail"] == nil { pairs.append(#""detail":{"# + detail.sorted { $0.key < $1.key }.map { "\"\($0.key)\":\($0.value)" }.joined(separator: ",") + "}") }
+            if top["event"] == nil { pairs.append(#""event":{"# + event.sorted { $0.key < $1.key }.map { "\"\($0.key)\":\($0.value)" }.joined(separator: ",") + "}") }
+            return "{" + pairs.joined(separator: ",") + "}"
+        }
+        var bodies: [String] = []
+        for v in values {
+            for f in fields { var top = base; top[f] = v; bodies.append(body(top)) }
+            for f in detailFields {
+                var detail = ["id": #""42""#]
+                detail[f] = v
+                bodies.append(body(base, detail: detail))
+            }
+            for f in eventFields { bodies.append(body(base, event: [f: v])) }
+        }
+        let valid = body(base)
+        for n in 0...valid.utf8.count { bodies.append(String(decoding: Array(valid.utf8.prefix(n)), as: UTF8.self)) }
+        // Space after every colon: a value that is only peeked at must still be read.
+        bodies += bodies.map { $0.replacingOccurrences(of: "\":", with: "\": ") }
+        for text in bodies {
+            let bytes = Array(text.utf8)
+            let full = try? ZendeskEvent.decode(bytes)
+            let envelope = try? ZendeskEvent.envelope(bytes)
+            #expect((full == nil) == (envelope == nil), "\(text)")
+            if let full, let envelope {
+                #expect(full.id == envelope.id && full.type == envelope.type && full.userID == envelope.userID, "\(text)")
+            }
+        }
     }
 
     @Test func thinEventsAreAppliedFromTheLinkSnapshot() throws {

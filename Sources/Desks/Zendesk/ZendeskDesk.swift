@@ -114,7 +114,7 @@ struct ZendeskWebhooks: WebhookFormat {
 
     func envelope(_ body: [UInt8], config: SourceConfig) throws(WebhookRefusal) -> WebhookEnvelope {
         let e: ZendeskEvent
-        do { e = try ZendeskEvent.decode(body) } catch { throw .malformed("\(error)") }
+        do { e = try ZendeskEvent.envelope(body) } catch { throw .malformed("\(error)") }
         return WebhookEnvelope(eventID: e.id, type: e.type, sourceUserID: e.userID, handled: ZendeskEventInterpreter.isHandled(e.type))
     }
 

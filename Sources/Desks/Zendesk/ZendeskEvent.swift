@@ -56,7 +56,16 @@ public struct ZendeskEvent: Sendable, Equatable {
     }
 
     /// Decodes a raw webhook body. Ids may be strings or numbers; unknown fields are skipped.
-    public static func decode(_ body: [UInt8]) throws -> ZendeskEvent {
+    public static func decode(_ body: [UInt8]) throws -> ZendeskEvent { try read(body, whole: true) }
+
+    /// What the intake stores (id, type, the user it is about), from the same read as
+    /// `decode` but for the fields it leaves out, which are checked, not made into values
+    /// (an event's `current` may be a long name: copying it cost every delivery): a body
+    /// is refused here exactly when `decode` would refuse it, so a stored event always
+    /// decodes for the applier.
+    public static func envelope(_ body: [UInt8]) throws -> ZendeskEvent { try read(body, whole: false) }
+
+    private static func read(_ body: [UInt8], whole: Bool) throws -> ZendeskEvent {
         do {
             return try JSONReader.read(body) { r in
                 guard try r.peek() == .object else { throw Malformed(description: "body is not a JSON object") }
@@ -70,21 +79,29 @@ public struct ZendeskEvent: Sendable, Equatable {
                 try r.readObject { r, key in
                     if key == "id" { id = try r.readScalarText() }
                     else if key == "type" { type = try r.readOptionalString() }
-                    else if key == "time" { time = try r.readOptionalString().flatMap { Timestamp(iso8601: $0) } }
-                    else if key == "subject" { subject = try r.readOptionalString() }
+                    else if key == "time" {
+                        if whole { time = try r.readOptionalString().flatMap { Timestamp(iso8601: $0) } } else { try skipOptionalString(&r) }
+                    } else if key == "subject" { subject = try r.readOptionalString() }
                     else if key == "detail" {
-                        guard try r.peek() == .object else { return }
+                        guard try r.peek() == .object else { return try r.skipValue() }
                         try r.readObject { r, key in
                             if key == "id" { detail.id = try r.readScalarText() }
+                            else if !whole {
+                                if key == "updated_at" { try skipOptionalString(&r) }
+                                else if key == "email" || key == "role" || key == "external_id" { try skipScalar(&r) }
+                            }
                             else if key == "email" { detail.email = try r.readScalarText() }
                             else if key == "role" { detail.role = try r.readScalarText() }
                             else if key == "external_id" { detail.externalID = try r.readScalarText() }
                             else if key == "updated_at" { detail.updatedAt = try r.readOptionalString().flatMap { Timestamp(iso8601: $0) } }
                         }
                     } else if key == "event" {
-                        guard try r.peek() == .object else { return }
+                        guard try r.peek() == .object else { return try r.skipValue() }
                         try r.readObject { r, key in
-                            if key == "current" { current = try value(&r) } else if key == "previous" { previous = try value(&r) }
+                            guard key == "current" || key == "previous" else { return }
+                            if !whole {
+                                if try r.peek() == .string { try r.skipStringAsRead() } else { try r.skipValue() }
+                            } else if key == "current" { current = try value(&r) } else { previous = try value(&r) }
                         }
                     }
                 }
@@ -97,6 +114,24 @@ public struct ZendeskEvent: Sendable, Equatable {
             }
         } catch let e as JSONReader.SyntaxError {
             throw Malformed(description: e.description)
+        }
+    }
+
+    /// Accepts what `readOptionalString` accepts, refusing the rest with its error.
+    private static func skipOptionalString(_ r: inout JSONReader) throws {
+        switch try r.peek() {
+        case .null: try r.skipValue()
+        case .string: try r.skipStringAsRead()
+        default: _ = try r.readOptionalString()
+        }
+    }
+
+    /// Accepts what `readScalarText` accepts, refusing the rest with its error.
+    private static func skipScalar(_ r: inout JSONReader) throws {
+        switch try r.peek() {
+        case .string: try r.skipStringAsRead()
+        case .object, .array: _ = try r.readScalarText()
+        default: try r.skipValue()
         }
     }
 
