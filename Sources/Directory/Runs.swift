@@ -167,7 +167,19 @@ extension TenantDirectory {
     /// Applies every held deactivation of a source: an admin confirmed them.
     public func confirmHeldDeactivations(source: SourceKind, cause: Cause) throws -> Int {
         try write { db in
-            try applyDeactivations(db, whereSQL: "source = ? AND state = 'held'", arg: source.rawValue, cause: cause)
+            let runs = try db.query("SELECT DISTINCT run_id FROM deactivations WHERE source = ? AND state = 'held'", source.rawValue) {
+                $0.int(0)
+            }
+            let applied = try applyDeactivations(db, whereSQL: "source = ? AND state = 'held'", arg: source.rawValue, cause: cause)
+            // The runs that held them stay `held` (what they did), but no longer ask for a
+            // confirmation that has been given.
+            for run in runs {
+                try db.run("""
+                    UPDATE runs SET error = replace(error, 'confirm with --confirm-deactivations', ?)
+                    WHERE id = ? AND outcome = 'held'
+                    """, "confirmed at \(Clock.nowText()) by \(cause)", run)
+            }
+            return applied
         }
     }
 

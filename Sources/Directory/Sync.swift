@@ -593,6 +593,9 @@ extension TenantDirectory {
             try db.run(Queries.setLinkOut, out, source.rawValue, sid)
             standing = nil
         }
+        // A deactivation deferred to the end of the run, and nothing else: counted there, as
+        // deactivated or held, never also as unchanged.
+        var deferredOnly = false
         if var after = d.update, let b = before {
             if case .deferred(let runID) = batch.mode, after.status == .deactivated, b.status != .deactivated, let uid = userID {
                 // This source's own reason: settling combines it with other sources' again.
@@ -606,6 +609,7 @@ extension TenantDirectory {
                 d.effects.remove(.deactivated)
                 if d.effects.isEmpty { d.effects = [.unchanged] }
                 d.update = after == b ? nil : after
+                deferredOnly = d.effects == [.unchanged]
             }
             batch.hold(after.email, after.username, after.externalID)
             try updateUser(db, from: b, to: after, action: Self.action(for: d.effects), cause: e.cause, now: batch.now)
@@ -635,6 +639,7 @@ extension TenantDirectory {
         } else if d.settles, batch.conflictsExist {
             try db.run(Queries.deleteConflict, source.rawValue, sid)
         }
+        if deferredOnly { d.effects = [] }
         return d
     }
 

@@ -154,12 +154,30 @@ final class Harness: @unchecked Sendable {
         #expect(held.out.contains("held") && held.out.contains("--confirm-deactivations"))
         #expect(try h.directory().users(status: .deactivated).isEmpty)
         #expect(try h.directory().heldDeactivations().count == 8)
+        let counts = try #require(try h.directory().runs().first).counts
+        #expect(counts.fetched == 60 && counts.unchanged == 52 && counts.held == 8 && counts.deactivated == 0,
+                "each user counted once: \(counts)")
         let status = await h.cli("status", "--json")
         #expect(status.out.contains("\"held_deactivations\": [") && status.out.contains("suspended in source"))
         let confirmed = await h.cli("reconcile", "--confirm-deactivations")
         #expect(confirmed.code == 0)
         #expect(try h.directory().users(status: .deactivated).count == 8)
         #expect(try h.directory().heldDeactivations().isEmpty)
+        let last = try #require(try h.directory().runs().first).counts
+        #expect(last.deactivated == 8 && last.unchanged == 52, "\(last)")
+    }
+
+    @Test func anAdminsConfirmationIsNotedOnTheRunThatHeld() async throws {
+        let h = try Harness(sim: try Simulator(["--generate", "60"]), roles: #"["agent", "admin"]"#)
+        #expect(await h.cli("reconcile").code == 0)
+        for i in 0..<8 { try h.sim.control("/_sim/users/\(1_000_000 + i)/suspend") }
+        #expect(await h.cli("reconcile").code == 0)
+        #expect(try h.directory().confirmHeldDeactivations(source: .zendesk, cause: .admin("api:ops")) == 8)
+        let run = try #require(try h.directory().runs().first)
+        #expect(run.outcome == .held)
+        #expect(run.error?.contains("confirm with") == false && run.error?.contains("confirmed at") == true, "\(run.error ?? "")")
+        let status = await h.cli("status")
+        #expect(!status.out.contains("--confirm-deactivations") && status.out.contains("held deactivations 0"))
     }
 
     @Test func belowTheGuardDeactivationsApplyAtOnce() async throws {

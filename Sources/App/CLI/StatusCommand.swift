@@ -39,12 +39,14 @@ struct TenantStatus {
             let backlog = try dir.inboxBacklog(source: source)
             let held = try dir.heldDeactivations(source: source)
             let srcConflicts = conflicts.filter { $0.source == source }
+            // A disabled source has no run coming, whatever its schedule last said.
+            let nextRunAt = enabled ? state.nextRunAt : nil
             sources.append(.object([
                 ("source", .string(source.rawValue)), ("enabled", .bool(enabled)),
                 ("auth", .string(state.authBroken ? "broken" : "ok")), ("auth_error", .string(state.authError)),
                 ("account", .string(state.accountID)), ("last_event_at", .string(state.lastEventAt)), ("backlog", .int(backlog.pending)), ("failed_events", .int(backlog.failed)),
                 ("last_run", Render.run(last)), ("last_success_at", .string(lastSuccess?.finishedAt)),
-                ("next_run", state.nextRunAt.map { .object([("at", .string(Timestamp(nanoseconds: $0 * 1_000_000_000).iso8601)),
+                ("next_run", nextRunAt.map { .object([("at", .string(Timestamp(nanoseconds: $0 * 1_000_000_000).iso8601)),
                                                             ("kind", .string(state.nextRunKind))]) } ?? .null),
                 ("conflicts", .array(try srcConflicts.map { c in
                     .object([("source_user_id", .string(c.sourceUserID)), ("kind", .string(c.kind)), ("detail", .string(c.detail)),
@@ -60,7 +62,7 @@ struct TenantStatus {
             } else {
                 lines.append("    no runs yet")
             }
-            if let next = state.nextRunAt {
+            if let next = nextRunAt {
                 lines.append("    next run: \(state.nextRunKind ?? "full") at \(Timestamp(nanoseconds: next * 1_000_000_000).iso8601)")
             }
             lines.append("    conflicts \(srcConflicts.count), held deactivations \(held.count)")
