@@ -16,13 +16,25 @@ public enum Rules {
         case .missingFromListing:
             guard let link = view.link, let local = view.linkedUser else { return .ignored }
             var decision = Decision(effects: [.unchanged])
-            decision.linkOut = .some("missing from source")
-            if let after = deactivated(local, reason: "missing from source", view: view, source: link.source) {
+            let reason = outOfRoles(link, settings: settings) ?? "missing from source"
+            decision.linkOut = .some(reason)
+            if let after = deactivated(local, reason: reason, view: view, source: link.source) {
                 decision.update = after
                 decision.effects = [.deactivated]
             }
             return decision
         }
+    }
+
+    /// Why a user missing from a complete listing is out of scope, when the role its link
+    /// last recorded is no longer among the selected ones: the listing asks for the selected
+    /// roles only, so an admin who narrows them sees users drop out who are still in the
+    /// desk, and "missing from source" would tell them the accounts are gone.
+    private static func outOfRoles(_ link: Link, settings: SyncSettings) -> String? {
+        guard let s = link.snapshot else { return nil }
+        let last = SourceUser(id: link.sourceUserID, name: s.name, email: s.email, role: s.role, customRoleID: s.customRole,
+                              customRoleName: s.customRoleName)
+        return settings.scope.includesRole(of: last) ? nil : settings.scope.exclusion(of: last)
     }
 
     /// The source says the linked user is gone as of `at`: deactivate with `reason`, unless

@@ -135,6 +135,11 @@ import Testing
         let d = Rules.decide(.missingFromListing(sourceUserID: "100"), view: linkedView(local), settings: zendesk)
         #expect(d.update?.reason == "missing from source")
         #expect(d.update?.deactivatedBy == .sync)
+        // Missing because the admin narrowed the roles: the reason says that, not "gone".
+        let adminsOnly = SyncSettings(source: .zendesk, scope: RoleScope(roles: ["admin"]))
+        let narrowed = Rules.decide(.missingFromListing(sourceUserID: "100"), view: linkedView(local), settings: adminsOnly)
+        #expect(narrowed.update?.reason == "role 'agent' is not among the imported roles")
+        #expect(narrowed.linkOut == .some("role 'agent' is not among the imported roles"))
     }
 
     @Test func backInScopeRestoresThePreviousStatusWhenASeatIsFree() {
