@@ -57,6 +57,23 @@ extension ServeTests {
         #expect(annNow.reason == nil)
     }
 
+    /// A webhook that needs its user fetched is applied while a full run waits on a slow
+    /// page: the applier has a connection of its own.
+    @Test func aFetchingEventDoesNotWaitBehindARunsPageInFlight() throws {
+        let h = try ServeHarness()
+        try h.waitForImport()
+        let created = try h.sim.control("/_sim/users", #"{"id": 6596848315977, "name": "Newcomer", "email": "new@abc-energy.example", "silent": true}"#)
+        #expect(created.status == 201)
+        try h.sim.control("/_sim/faults", #"{"list_delay_ms": 8000}"#)
+        let pages = try h.simStats()["list_pages"] ?? 0
+        #expect(try h.api("POST", "/api/tenants/abc-energy/sources/zendesk/reconcile").status == 202)
+        #expect(try h.eventually { try (h.simStats()["list_pages"] ?? 0) > pages }, "the run's page request is in flight")
+        #expect(try h.deliver(ServeHarness.event(type: "user.created", user: "6596848315977")).status == 200)
+        #expect(try h.eventually(5) { try h.user(linkedTo: "6596848315977")?.name == "Newcomer" },
+                "applied while the page is still delayed")
+        try h.sim.control("/_sim/faults", #"{"list_delay_ms": 0}"#)
+    }
+
     @Test func aReloadedAttemptLimitAppliesToEventsAlreadyRetrying() throws {
         let h = try ServeHarness(top: #""events": {"max_attempts": 50, "retry_delay": "1s"},"#)
         try h.waitForImport()

@@ -124,9 +124,14 @@ final class TenantRuntime: @unchecked Sendable {
             }
         }
         let stored = (try? directory.webhookSecrets(source: kind, overlap: secretOverlap)) ?? StoredWebhookSecrets()
+        // Two clients, each with its own connection: the applier's Show User must not wait
+        // behind a full run's page request in flight (a client sends one at a time).
         var client: (any Source)?
+        var applierClient: (any Source)?
         do {
-            client = try SourceFactory(log: { message in log.warn(message, fields) }).source(kind, tenant: t, directory: directory)
+            let factory = SourceFactory(log: { message in log.warn(message, fields) })
+            client = try factory.source(kind, tenant: t, directory: directory)
+            applierClient = try factory.source(kind, tenant: t, directory: directory)
         } catch {
             log.error("\(kind.rawValue) client unavailable", fields.merging(["error": "\(error)"]) { a, _ in a })
         }
@@ -136,7 +141,7 @@ final class TenantRuntime: @unchecked Sendable {
                                  overlap: secretOverlap, writer: nil, applier: nil, scheduler: nil)
         }
         let labels = [("tenant", t.id), ("source", kind.rawValue)]
-        let applier = InboxApplier(directory: directory, format: desk.webhooks, source: client,
+        let applier = InboxApplier(directory: directory, format: desk.webhooks, source: applierClient,
                                    settings: .init(sync: section.settings, licenceLimit: t.licenceLimit,
                                                    maxAttempts: events.maxAttempts, retryDelay: Double(events.retryDelay)),
                                    log: { log.warn($0, fields) },
