@@ -196,6 +196,19 @@ extension ServeTests {
         #expect(b.status == .deactivated && b.deactivatedBy == .sync)
     }
 
+    @Test func aReloadedRetentionSweepsSoonNotAfterTheOldInterval() throws {
+        let h = try ServeHarness(top: #""retention": {"inbox": "30d"},"#)
+        try h.waitForImport()
+        #expect(try h.deliver(ServeHarness.event(type: "user.name_changed", user: bob, current: #""Bob B""#)).status == 200)
+        #expect(try h.eventually { try h.directory().events().contains { $0.status == .applied } })
+        let config = try String(contentsOfFile: h.config, encoding: .utf8)
+        try config.replacingOccurrences(of: #""inbox": "30d""#, with: #""inbox": "1s""#)
+            .write(toFile: h.config, atomically: true, encoding: .utf8)
+        kill(h.serve.process.processIdentifier, SIGHUP)
+        // The 30-day retention swept hourly; the new one sweeps within seconds.
+        #expect(try h.eventually(15) { try h.directory().events().isEmpty })
+    }
+
     @Test func retentionPrunesSettledEventsAndLeavesPendingOnes() throws {
         let h = try ServeHarness(top: #""retention": {"inbox": "1s"}, "events": {"max_attempts": 50, "retry_delay": "1h"},"#)
         try h.waitForImport()

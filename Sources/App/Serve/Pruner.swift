@@ -22,12 +22,20 @@ final class Pruner: @unchecked Sendable {
 
     /// Sweeps every `min(1 h, half the shortest retention)`, the first soon after start.
     func start() {
+        schedule()
+        timer.setEventHandler { [self] in sweep() }
+        timer.resume()
+    }
+
+    /// After a reload that changed `retention`: its interval from now on, the first sweep
+    /// soon (a shorter retention would otherwise wait out the old interval, up to an hour).
+    func reschedule() { schedule() }
+
+    private func schedule() {
         let r = retention()
         let shortest = min(r.inbox, r.audit ?? Int.max)
         let every = max(1, min(3600, shortest / 2))
         timer.schedule(deadline: .now() + .seconds(min(every, 30)), repeating: .seconds(every))
-        timer.setEventHandler { [self] in sweep() }
-        timer.resume()
     }
 
     func stop() { timer.cancel() }

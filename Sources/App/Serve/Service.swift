@@ -160,6 +160,7 @@ final class Service: @unchecked Sendable {
         do {
             try apply(fresh, previous: previous)
             lock.withLock { config = fresh }
+            if fresh.retention != previous.retention { pruner?.reschedule() }
             log.info("config reloaded", ["reason": reason, "tenants": served(fresh).map(\.id).joined(separator: ",")])
         } catch {
             log.error("config could not be applied; keeping the previous one", ["error": "\(error)"])
