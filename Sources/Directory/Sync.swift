@@ -587,9 +587,12 @@ extension TenantDirectory {
         }
 
         // A link just made is in scope; an unchanged reason is not written again (a
-        // no-change run would otherwise rewrite every link).
+        // no-change run would otherwise rewrite every link), nor a weaker one over a stronger
+        // (a teammate the desk said was removed stays "removed" when a later run no longer
+        // lists them: the user's reason names every desk's, once all are out).
         let currentOut: String?? = d.create != nil || d.linkTo != nil ? .some(nil) : found.map(\.outReason)
-        if let out = d.linkOut, let current = currentOut, current != out {
+        if let out = d.linkOut, let current = currentOut, current != out,
+           !(out != nil && current != nil && Rules.strength(current) > Rules.strength(out)) {
             try db.run(Queries.setLinkOut, out, source.rawValue, sid)
             standing = nil
         }

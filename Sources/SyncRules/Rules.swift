@@ -98,7 +98,7 @@ public enum Rules {
 
     /// How firmly a sync reason says the user is gone: deletion outranks suspension, which
     /// outranks a role change or absence from a listing.
-    static func strength(_ reason: String?) -> Int {
+    public static func strength(_ reason: String?) -> Int {
         switch reason {
         case nil: 0
         case "deleted in source", "removed from workspace in source": 3

@@ -211,6 +211,23 @@ import Testing
         #expect(try applied(dir)["1"] != "-")
     }
 
+    /// A user in two desks whom one desk removed keeps that desk's stronger reason when its
+    /// next run no longer lists them, and is deactivated with both desks' reasons once the
+    /// other desk drops them too.
+    @Test func aWeakerReasonNeverReplacesAStrongerOneOnALink() throws {
+        let dir = try open()
+        let teammates = SyncSettings(source: .intercom, scope: .everyone)
+        try fullRun(dir, users)
+        try fullRun(dir, [SourceUser(id: "i1", name: "Ann", email: "ann@x.com", role: "admin")], settings: teammates)
+        let removed = Observation.removed(sourceUserID: "i1", at: Timestamp(seconds: 3000), reason: "removed from workspace in source")
+        _ = try dir.apply([Evidence(removed, cause: .event(.intercom, "e1"))], settings: teammates, licenceLimit: 10)
+        try fullRun(dir, [], settings: teammates)
+        try fullRun(dir, [agent("1", "Ann", "ann@x.com", suspended: true)] + users.dropFirst())
+        let ann = try #require(try dir.users().first { $0.user.name == "Ann" }).user
+        #expect(ann.status == .deactivated)
+        #expect(ann.reason == "intercom: removed from workspace in source; zendesk: suspended in source", "\(ann.reason ?? "")")
+    }
+
     /// The same for a created user whose source name carries spaces the linked rules trim.
     @Test func aCreatedNameIsTrimmedByTheNextRun() throws {
         let dir = try open()
