@@ -143,9 +143,9 @@ public final class InboxApplier: @unchecked Sendable {
             guard !storeFailed, !batch.isEmpty || !settled.isEmpty else { return }
             do {
                 if !batch.isEmpty {
-                    _ = try directory.apply(batch, settings: settings.sync, licenceLimit: settings.licenceLimit, mode: .immediate,
-                                            completing: batched.map(\.seq))
-                    for ev in batched { observer(ev.type, "applied", latency(ev.receivedAt)) }
+                    let decisions = try directory.apply(batch, settings: settings.sync, licenceLimit: settings.licenceLimit,
+                                                        mode: .immediate, completing: batched.map(\.seq))
+                    try settle(zip(batched, decisions).map { ([$0], $1) })
                 }
             } catch let e as DirectoryError where e.isTransient {
                 storeFailed = true
@@ -262,10 +262,10 @@ public final class InboxApplier: @unchecked Sendable {
             } else {
                 observation = .deleted(sourceUserID: userID, at: nil)
             }
-            _ = try directory.apply([Evidence(observation, cause: .event(settings.sync.source, first.eventID))],
-                                    settings: settings.sync, licenceLimit: settings.licenceLimit, mode: .immediate,
-                                    completing: events.map(\.seq))
-            for ev in events { observer(ev.type, "applied", latency(ev.receivedAt)) }
+            let decisions = try directory.apply([Evidence(observation, cause: .event(settings.sync.source, first.eventID))],
+                                                settings: settings.sync, licenceLimit: settings.licenceLimit, mode: .immediate,
+                                                completing: events.map(\.seq))
+            try settle(decisions.map { (events, $0) })
         } catch let e as DirectoryError where e.isTransient {
             log("event \(first.eventID): the store is unavailable: \(e)")
         } catch {
@@ -274,6 +274,20 @@ public final class InboxApplier: @unchecked Sendable {
             }
             for ev in events { recordFailure(ev, error) }
         }
+    }
+
+    /// Counts applied events; those the rules found older than what the link holds were
+    /// marked applied with the batch, and are ignored as stale (SPEC §2) instead.
+    private func settle(_ outcomes: [([InboxEvent], Decision)]) throws {
+        var stale: [Int64] = []
+        for (events, d) in outcomes {
+            let isStale = d.effects.contains(.stale)
+            for ev in events {
+                if isStale { stale.append(ev.seq) }
+                observer(ev.type, isStale ? "stale" : "applied", isStale ? nil : latency(ev.receivedAt))
+            }
+        }
+        if !stale.isEmpty { try directory.markApplied(stale, status: .ignored, note: "stale: older than what the link holds") }
     }
 
     private func latency(_ receivedAt: String) -> Double? {

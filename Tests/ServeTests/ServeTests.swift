@@ -115,9 +115,11 @@ import Webhooks
         #expect(try h.directory().audit(userID: annID).filter { $0.cause == "zendesk:dup-1" }.count == 1)
         #expect(try h.directory().events().filter { $0.eventID == "dup-1" }.count == 1)
         // An older event than the link holds is stale: no change.
-        let old = ServeHarness.event(type: "user.name_changed", user: ann, current: #""Ann Old""#, updatedAt: Date(timeIntervalSince1970: 1_000_000))
+        let old = ServeHarness.event(id: "old-1", type: "user.name_changed", user: ann, current: #""Ann Old""#,
+                                     updatedAt: Date(timeIntervalSince1970: 1_000_000))
         #expect(try h.deliver(old).status == 200)
-        Thread.sleep(forTimeInterval: 0.3)
+        #expect(try h.eventually { try h.directory().events(limit: 1000).first { $0.eventID == "old-1" }?.status == .ignored },
+                "ignored as stale (SPEC §2)")
         #expect(try h.directory().user(id: annID)?.user.name == "Ann Once")
     }
 
