@@ -24,5 +24,19 @@ extension ServeTests {
             #expect(try h.deliver(event(), secret: second).status == 200)
             #expect(try h.deliver(event(), secret: ServeHarness.secret).status == 200, "the configured secret is untouched")
         }
+
+        /// The same when only the replaced secret is ever presented (a leaked one, say):
+        /// the receiver learns of the rotation without waiting for the new secret.
+        @Test func aReplacedSecretStopsEvenWhenOnlyItIsUsed() throws {
+            let h = try ServeHarness(top: #""webhook_secret_overlap": "2s","#)
+            try h.waitForImport()
+            let url = h.baseURL + "/webhooks/zendesk/abc-energy"
+            func event() -> String { ServeHarness.event(type: "user.name_changed", user: "6596848315901", current: #""Ann Lee""#) }
+            #expect(try h.cli(["zendesk", "install-webhook", "--tenant", "abc-energy", "--url", url]).status == 0)
+            let first = try #require(try h.directory().sourceState(.zendesk).webhookSecret)
+            #expect(try h.deliver(event(), secret: first).status == 200)
+            #expect(try h.cli(["zendesk", "install-webhook", "--tenant", "abc-energy", "--url", url]).status == 0)
+            #expect(try h.eventually(10) { try h.deliver(event(), secret: first).status == 401 })
+        }
     }
 }

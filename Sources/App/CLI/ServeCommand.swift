@@ -43,7 +43,10 @@ enum ServeCommand {
         hup.resume()
         let watcher = DispatchSource.makeTimerSource(queue: queue)
         watcher.schedule(deadline: .now() + 2, repeating: 2)
-        watcher.setEventHandler { service.checkFile() }
+        watcher.setEventHandler {
+            service.checkFile()
+            service.refreshWebhookSecrets()
+        }
         watcher.resume()
         await BlockingThread.run { stop.wait() }
         watcher.cancel()

@@ -167,6 +167,16 @@ final class Service: @unchecked Sendable {
         }
     }
 
+    /// Re-reads the webhook secrets `install-webhook` stored, for every source: a rotation
+    /// made by another process is learnt within seconds, so the replaced secret stops
+    /// verifying when its overlap ends even if only it is still used (the receiver's own
+    /// re-read happens only on a signature that does not match).
+    func refreshWebhookSecrets() {
+        for rt in allRuntimes {
+            for s in rt.sources.values { _ = s.refreshStoredSecret(from: rt.directory) }
+        }
+    }
+
     /// Reloads when the file's modification time changed.
     func checkFile() {
         let now = Self.stamp(configPath)
