@@ -88,6 +88,10 @@ struct ZendeskAPI {
         router.on("GET", "/api/v2/incremental/users/cursor.json") { req, res in self.guarded(req, res, page: nil) { self.incremental(req) } }
         router.on("POST", "/api/v2/webhooks") { req, res in self.guarded(req, res, page: nil) { self.createWebhook(req) } }
         router.on("GET", "/api/v2/webhooks/{id}/signing_secret") { req, res in self.guarded(req, res, page: nil) { self.signingSecret(req) } }
+        router.on("POST", "/api/v2/webhooks/{id}/signing_secret") { req, res in self.guarded(req, res, page: nil) { self.resetSecret(req) } }
+        router.on("GET", "/api/v2/webhooks") { req, res in self.guarded(req, res, page: nil) { self.listWebhooks(req) } }
+        router.on("PUT", "/api/v2/webhooks/{id}") { req, res in self.guarded(req, res, page: nil) { self.updateWebhook(req) } }
+        router.on("DELETE", "/api/v2/webhooks/{id}") { req, res in self.guarded(req, res, page: nil) { self.deleteWebhook(req) } }
         router.on("POST", "/oauth/tokens", answer: oauthToken)
         router.on("GET", "/oauth/authorizations/new", answer: authorize)
     }
@@ -226,9 +230,41 @@ struct ZendeskAPI {
         }
         let id = "01" + UUID().uuidString.replacingOccurrences(of: "-", with: "").prefix(24).uppercased()
         let secret = Base64.encode((0..<32).map { _ in UInt8.random(in: 0...255) })
-        pusher.register(.init(id: id, url: endpoint, secret: secret))
+        pusher.register(.init(id: id, url: endpoint, secret: secret, name: w["name"] as? String ?? ""), replacingURL: false)
         stats.bump("webhooks_created")
         return .json(201, "{\"webhook\":{\"id\":\"\(id)\",\"name\":\(JSONWriter.quote(w["name"] as? String ?? "")),\"status\":\"active\",\"endpoint\":\(JSONWriter.quote(endpoint)),\"http_method\":\"POST\",\"request_format\":\"json\",\"subscriptions\":[\(subs.map { JSONWriter.quote($0) }.joined(separator: ","))]}}")
+    }
+
+    /// `filter[name_contains]` only; one page (the simulator's accounts hold a few).
+    private func listWebhooks(_ req: HTTPRequest) -> HTTPResponse {
+        let needle = req.head.queryValue("filter[name_contains]")?.lowercased()
+        let hooks = pusher.all.filter { needle == nil || $0.name.lowercased().contains(needle!) }
+        let items = hooks.map { "{\"id\":\"\($0.id)\",\"name\":\(JSONWriter.quote($0.name)),\"status\":\"active\",\"endpoint\":\(JSONWriter.quote($0.url))}" }
+        return .json(200, "{\"webhooks\":[\(items.joined(separator: ","))],\"meta\":{\"has_more\":false,\"after_cursor\":null}}")
+    }
+
+    private func updateWebhook(_ req: HTTPRequest) -> HTTPResponse {
+        guard let id = req.parameters["id"],
+              let o = try? JSONSerialization.jsonObject(with: Data(req.body)) as? [String: Any], let w = o["webhook"] as? [String: Any]
+        else { return .json(400, #"{"error":"InvalidWebhook"}"#) }
+        let updated = pusher.update(id) { t in
+            if let endpoint = w["endpoint"] as? String { t.url = endpoint }
+            if let name = w["name"] as? String { t.name = name }
+        }
+        stats.bump("webhooks_updated")
+        return updated == nil ? .json(404, #"{"error":"RecordNotFound"}"#) : HTTPResponse(status: 204)
+    }
+
+    private func deleteWebhook(_ req: HTTPRequest) -> HTTPResponse {
+        stats.bump("webhooks_deleted")
+        return pusher.remove(req.parameters["id"] ?? "") ? HTTPResponse(status: 204) : .json(404, #"{"error":"RecordNotFound"}"#)
+    }
+
+    private func resetSecret(_ req: HTTPRequest) -> HTTPResponse {
+        let secret = Base64.encode((0..<32).map { _ in UInt8.random(in: 0...255) })
+        guard pusher.update(req.parameters["id"] ?? "", { $0.secret = secret }) != nil else { return .json(404, #"{"error":"RecordNotFound"}"#) }
+        stats.bump("webhook_secrets_reset")
+        return .json(201, "{\"signing_secret\":{\"algorithm\":\"SHA256\",\"secret\":\(JSONWriter.quote(secret))}}")
     }
 
     private func signingSecret(_ req: HTTPRequest) -> HTTPResponse {

@@ -12,6 +12,7 @@ final class WebhookPusher: @unchecked Sendable {
         var id: String
         var url: String
         var secret: String
+        var name = ""
     }
 
     private let lock = NSLock()
@@ -23,11 +24,38 @@ final class WebhookPusher: @unchecked Sendable {
 
     init(stats: SimulatorStats) { self.stats = stats }
 
-    func register(_ t: Target) {
+    /// Adds a webhook. The API adds as Zendesk does, a second one to the same URL included
+    /// (each then delivers every event); `/_sim/webhooks` replaces the URL's.
+    func register(_ t: Target, replacingURL: Bool = true) {
         lock.lock()
-        targets.removeAll { $0.url == t.url }
+        if replacingURL { targets.removeAll { $0.url == t.url } }
         targets.append(t)
         lock.unlock()
+    }
+
+    /// Every registered webhook, in the order made.
+    var all: [Target] {
+        lock.lock()
+        defer { lock.unlock() }
+        return targets
+    }
+
+    /// Changes the webhook `id` (nil when there is none).
+    @discardableResult
+    func update(_ id: String, _ change: (inout Target) -> Void) -> Target? {
+        lock.lock()
+        defer { lock.unlock() }
+        guard let i = targets.firstIndex(where: { $0.id == id }) else { return nil }
+        change(&targets[i])
+        return targets[i]
+    }
+
+    func remove(_ id: String) -> Bool {
+        lock.lock()
+        defer { lock.unlock() }
+        let before = targets.count
+        targets.removeAll { $0.id == id }
+        return targets.count < before
     }
 
     var secrets: [String: String] {

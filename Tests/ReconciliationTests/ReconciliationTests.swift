@@ -232,6 +232,32 @@ final class Harness: @unchecked Sendable {
         #expect(!r.out.contains(state.webhookSecret!))
     }
 
+    /// Re-running it keeps one webhook: the existing one is realigned and its secret reset,
+    /// and duplicates someone else created for the same endpoint are deleted (reference §7).
+    @Test func installWebhookIsIdempotent() async throws {
+        let h = try Harness(sim: try Simulator())
+        let url = "http://127.0.0.1:9/webhooks/zendesk/abc-energy"
+        #expect(await h.cli("zendesk", "install-webhook", "--url", url).code == 0)
+        let first = try h.directory().sourceState(.zendesk)
+        // A duplicate made by hand (the same name and endpoint), and one for another endpoint.
+        for endpoint in [url, "http://127.0.0.1:9/elsewhere"] {
+            let body = #"{"webhook":{"name":"usersync users","endpoint":"\#(endpoint)","subscriptions":["zen:event-type:user.created"]}}"#
+            let made = try h.sim.http.perform(ClientRequest(method: "POST", url: h.sim.baseURL + "/api/v2/webhooks",
+                headers: [("Authorization", Simulator.basicAuth), ("Content-Type", "application/json")], body: Array(body.utf8)))
+            #expect(made.status == 201)
+        }
+        let again = await h.cli("zendesk", "install-webhook", "--url", url)
+        #expect(again.code == 0, "\(again.err)")
+        let second = try h.directory().sourceState(.zendesk)
+        #expect(second.webhookID == first.webhookID, "the same webhook, kept")
+        #expect(second.webhookSecret != first.webhookSecret, "its secret reset: a rotation")
+        let list = try h.sim.http.perform(ClientRequest(url: h.sim.baseURL + "/api/v2/webhooks?filter%5Bname_contains%5D=usersync",
+                                                        headers: [("Authorization", Simulator.basicAuth)]))
+        let hooks = try #require(try JSONSerialization.jsonObject(with: Data(list.body)) as? [String: Any])["webhooks"] as? [[String: Any]]
+        #expect(hooks?.filter { $0["endpoint"] as? String == url }.count == 1, "the duplicate is gone")
+        #expect(hooks?.count == 2, "another endpoint's webhook is left alone")
+    }
+
     @Test func oauthConnectExchangesAndRefreshesTokens() async throws {
         let sim = try Simulator()
         let secretFile = TemporaryFolder()

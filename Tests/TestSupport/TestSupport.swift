@@ -105,6 +105,11 @@ public final class Simulator: @unchecked Sendable {
 
     public var baseURL: String { child.baseURL }
 
+    /// The API token's Basic authorization (`email/token:TOKEN`), for calling its API directly.
+    public static var basicAuth: String {
+        "Basic " + Data("\(email)/token:\(token)".utf8).base64EncodedString()
+    }
+
     @discardableResult
     public func control(_ path: String, _ json: String = "{}") throws -> ClientResponse {
         try http.perform(ClientRequest(method: "POST", url: baseURL + path, headers: [("Content-Type", "application/json")], body: Array(json.utf8)))

@@ -19,29 +19,83 @@ public enum ZendeskEventTypes {
 
 extension ZendeskClient {
     /// Creates the webhook subscribed to the user events and returns (id, signing secret).
-    /// POST /api/v2/webhooks, then GET /api/v2/webhooks/{id}/signing_secret (WH-API).
     public func installWebhook(endpoint: String) async throws -> (id: String, secret: String) {
         try await installWebhook(endpoint: endpoint, name: "usersync users")
     }
 
+    /// Idempotent, as reference §7 describes: the account's webhooks named `name` with this
+    /// endpoint are looked up; the first is realigned (PUT) and its secret reset (a rotation:
+    /// the old one keeps verifying here for the overlap), any others are deleted; with none,
+    /// one is created (POST) and its secret read. Re-running never leaves a second webhook
+    /// delivering every event.
     public func installWebhook(endpoint: String, name: String) async throws -> (id: String, secret: String) {
         let subs = ZendeskEventTypes.subscribed.map { JSONWriter.quote($0) }.joined(separator: ",")
-        let body = """
+        let body = Array("""
         {"webhook":{"name":\(JSONWriter.quote(name)),"status":"active","endpoint":\(JSONWriter.quote(endpoint)),\
         "http_method":"POST","request_format":"json","subscriptions":[\(subs)],"description":"Managed by usersync - do not edit"}}
-        """
-        let id: String = try await call("\(settings.baseURL)/api/v2/webhooks", method: "POST", body: Array(body.utf8), what: "create webhook") { r in
-            var id: String?
-            try ZendeskDecoding.reading(r.body) { reader in
-                try reader.readObject { r, key in
-                    guard key == "webhook" else { return }
-                    try r.readObject { r, key in if key == "id" { id = try r.readScalarText() } }
-                }
+        """.utf8)
+        let base = "\(settings.baseURL)/api/v2/webhooks"
+        let existing = try await webhooks(named: name).filter { $0.endpoint == endpoint }.map(\.id)
+        guard let keep = existing.first else {
+            let id: String = try await call(base, method: "POST", body: body, what: "create webhook") { r in
+                guard let id = try Self.webhookID(r.body) else { throw SourceError.malformed("webhook response without an id") }
+                return id
             }
-            guard let id else { throw SourceError.malformed("webhook response without an id") }
-            return id
+            return (id, try await signingSecret(id, reset: false))
         }
-        let secret: String = try await call("\(settings.baseURL)/api/v2/webhooks/\(id)/signing_secret", what: "webhook signing secret") { r in
+        _ = try await call("\(base)/\(keep)", method: "PUT", body: body, what: "update webhook") { _ in () }
+        for duplicate in existing.dropFirst() {
+            _ = try await call("\(base)/\(duplicate)", method: "DELETE", what: "delete duplicate webhook", passing: [404]) { _ in () }
+        }
+        return (keep, try await signingSecret(keep, reset: true))
+    }
+
+    /// The account's webhooks whose name contains `name`: (id, name, endpoint), every page.
+    func webhooks(named name: String) async throws -> [(id: String, name: String, endpoint: String)] {
+        var out: [(id: String, name: String, endpoint: String)] = []
+        var url: String? = "\(settings.baseURL)/api/v2/webhooks?filter%5Bname_contains%5D=\(QueryEncoding.escape(name))&page%5Bsize%5D=100"
+        while let next = url {
+            url = nil
+            let page: (hooks: [(String, String, String)], after: String?) = try await call(next, what: "list webhooks") { r in
+                var hooks: [(String, String, String)] = []
+                var hasMore = false
+                var after: String?
+                try ZendeskDecoding.reading(r.body) { reader in
+                    try reader.readObject { r, key in
+                        if key == "webhooks" {
+                            try r.readArray { r in
+                                var id: String?, hookName = "", hookEndpoint = ""
+                                try r.readObject { r, key in
+                                    if key == "id" { id = try r.readScalarText() }
+                                    else if key == "name" { hookName = try r.readOptionalString() ?? "" }
+                                    else if key == "endpoint" { hookEndpoint = try r.readOptionalString() ?? "" }
+                                }
+                                if let id { hooks.append((id, hookName, hookEndpoint)) }
+                            }
+                        } else if key == "meta" {
+                            guard try r.peek() == .object else { return try r.skipValue() }
+                            try r.readObject { r, key in
+                                if key == "has_more" { hasMore = try r.readNull() ? false : try r.readBool() }
+                                else if key == "after_cursor" { after = try r.readScalarText() }
+                            }
+                        }
+                    }
+                }
+                return (hooks, hasMore ? after : nil)
+            }
+            out += page.hooks.map { (id: $0.0, name: $0.1, endpoint: $0.2) }
+            if let after = page.after {
+                url = "\(settings.baseURL)/api/v2/webhooks?filter%5Bname_contains%5D=\(QueryEncoding.escape(name))"
+                    + "&page%5Bsize%5D=100&page%5Bafter%5D=\(QueryEncoding.escape(after))"
+            }
+        }
+        return out
+    }
+
+    /// GET reads the webhook's signing secret; POST resets it and returns the new one (§2.3).
+    private func signingSecret(_ id: String, reset: Bool) async throws -> String {
+        try await call("\(settings.baseURL)/api/v2/webhooks/\(id)/signing_secret", method: reset ? "POST" : "GET",
+                       what: reset ? "webhook signing secret reset" : "webhook signing secret") { r in
             var secret: String?
             try ZendeskDecoding.reading(r.body) { reader in
                 try reader.readObject { r, key in
@@ -52,7 +106,17 @@ extension ZendeskClient {
             guard let secret else { throw SourceError.malformed("signing secret response without a secret") }
             return secret
         }
-        return (id, secret)
+    }
+
+    private static func webhookID(_ body: [UInt8]) throws -> String? {
+        var id: String?
+        try ZendeskDecoding.reading(body) { reader in
+            try reader.readObject { r, key in
+                guard key == "webhook" else { return }
+                try r.readObject { r, key in if key == "id" { id = try r.readScalarText() } }
+            }
+        }
+        return id
     }
 }
 
