@@ -15,6 +15,13 @@ public protocol Desk: DeskSection {
                 log: @escaping @Sendable (String) -> Void) throws -> any Source
     /// The authorization-code flow for a section whose auth is `oauth`.
     func oauth(_ config: SourceConfig, clientSecret: String, redirectURL: String) throws -> any DeskOAuth
+    /// The account the section names (Intercom's `app_id`), which a connected token must
+    /// belong to; nil when the section names none.
+    func configuredAccount(_ config: SourceConfig) -> String?
+}
+
+extension Desk {
+    public func configuredAccount(_ config: SourceConfig) -> String? { nil }
 }
 
 /// Resolved credentials a desk client authenticates with.

@@ -15,9 +15,9 @@ final class DeskHarness: @unchecked Sendable {
     let folder = TemporaryFolder()
     let config: String
 
-    init(intercomExtra: String = "", withZendesk: Bool = false, auth: String? = nil) throws {
+    init(intercomExtra: String = "", withZendesk: Bool = false, auth: String? = nil, intercomArguments: [String] = []) throws {
         setenv("USERSYNC_BACKOFF_BASE_MS", "20", 1)
-        intercom = try IntercomSimulator()
+        intercom = try IntercomSimulator(["--admins", Products.samples + "/intercom-admins.json"] + intercomArguments)
         zendesk = withZendesk ? try Simulator() : nil
         let icToken = try folder.write("ic-token", IntercomSimulator.token)
         let icSecret = try folder.write("ic-secret", IntercomSimulator.clientSecret)
@@ -136,5 +136,25 @@ final class DeskHarness: @unchecked Sendable {
         #expect(state.accountID == "abcenergy01")
         #expect(await h.cli("reconcile", "--source", "intercom").code == 0, "the OAuth token lists teammates")
         #expect(try h.directory().users().count == 10)
+    }
+
+    /// A token for another workspace than the configured `app_id` is refused and not kept:
+    /// its listing would import that workspace's teammates.
+    @Test func intercomConnectRefusesAnotherWorkspace() async throws {
+        let secrets = TemporaryFolder()
+        let secret = try secrets.write("client-secret", IntercomSimulator.clientSecret)
+        let h = try DeskHarness(auth: #"{"type": "oauth", "client_id": "\#(IntercomSimulator.clientID)", "client_secret_file": "\#(secret)", "redirect_url": "http://127.0.0.1:9/cb"}"#,
+                                intercomArguments: ["--app-id", "otherws99"])
+        let begin = await h.cli("intercom", "connect")
+        let url = try #require(begin.out.split(separator: "\n").map { $0.trimmingCharacters(in: .whitespaces) }.first { $0.hasPrefix("http") })
+        let location = try #require(try h.intercom.http.perform(ClientRequest(url: url)).header("location"))
+        let code = try #require(URLComponents(string: location)?.queryItems?.first { $0.name == "code" }?.value)
+        let done = await h.cli("intercom", "connect", "--code", code)
+        #expect(done.code == 1)
+        #expect(done.err.contains("workspace 'otherws99', not the configured app_id 'abcenergy01'"), "\(done.err)")
+        let state = try h.directory().sourceState(.intercom)
+        #expect(state.oauthAccessToken == nil && state.authBroken)
+        #expect(await h.cli("reconcile", "--source", "intercom").code != 0)
+        #expect(try h.directory().users().isEmpty)
     }
 }

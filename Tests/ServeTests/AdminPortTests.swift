@@ -20,7 +20,7 @@ extension ServeTests {
             let h: ServeHarness
             let admin: String
 
-            init() throws {
+            init(oauthEnabled: Bool = false) throws {
                 h = try ServeHarness()
                 h.serve.stop()
                 let secret = try h.folder.write("client-secret", "sim-client-secret")
@@ -32,7 +32,7 @@ extension ServeTests {
                     """#)
                 let tenant = """
                     , {"id": "oauth-co", "features": ["integrations"], "licence_limit": 5,
-                       "zendesk": {"enabled": false, "subdomain": "oauth-co", "api_base_url": "\(h.sim.baseURL)",
+                       "zendesk": {"enabled": \(oauthEnabled), "subdomain": "oauth-co", "api_base_url": "\(h.sim.baseURL)",
                          "auth": {"type": "oauth", "client_id": "usersync", "client_secret_file": "\(secret)", "redirect_url": "\(AdminPortTests.redirect)"},
                          "roles": ["agent"]}}]}
                     """
@@ -118,9 +118,25 @@ extension ServeTests {
             #expect(try e.get(e.admin, "/oauth/zendesk/start?tenant=oauth-co&expires=\(past)&signature=\(signature)").status == 403)
         }
 
+        /// An enabled source that could not import without a token imports as soon as the
+        /// callback connects it, not when its failed run's retry comes round.
+        @Test func connectingThroughTheCallbackStartsTheImport() throws {
+            let e = try Edge(oauthEnabled: true)
+            let first = try e.get(e.admin, "/oauth/zendesk/start?tenant=oauth-co", token: ServeHarness.opsToken)
+            let back = try e.h.http.perform(ClientRequest(url: first.header("location") ?? "")).header("location") ?? ""
+            let code = Self.query(back, "code") ?? "", state = Self.query(back, "state") ?? ""
+            #expect(try e.get(e.admin, "/oauth/zendesk/callback?code=\(code)&state=\(state)").status == 200)
+            #expect(try e.h.eventually(10) { try e.h.directory("oauth-co").users().count > 0 })
+        }
+
         @Test func theCallbackRefusesAStateOlderThanTenMinutesAndAcceptsAFreshOne() throws {
             let e = try Edge()
             let start = "/oauth/zendesk/start?tenant=oauth-co"
+
+            #expect(try e.h.cli(["status", "--tenant", "oauth-co"]).out.contains("auth not connected"), "no token yet")
+            // The admin declines: the desk's answer is shown.
+            let declined = try e.get(e.admin, "/oauth/zendesk/callback?error=access_denied&error_description=No%20thanks&state=x")
+            #expect(declined.status == 400 && String(decoding: declined.body, as: UTF8.self).contains("access_denied"))
 
             // A fresh state: the simulator allows at once and sends the admin back with a code.
             let first = try e.get(e.admin, start, token: ServeHarness.opsToken)
@@ -131,6 +147,7 @@ extension ServeTests {
             let connected = try e.get(e.admin, "/oauth/zendesk/callback?code=\(code)&state=\(state)")
             #expect(connected.status == 200)
             #expect(try e.h.directory("oauth-co").sourceState(.zendesk).oauthAccessToken != nil)
+            #expect(try e.h.cli(["status", "--tenant", "oauth-co"]).out.contains("auth ok"))
             #expect(try e.get(e.admin, "/oauth/zendesk/callback?code=\(code)&state=\(state)").status == 400, "a state is used once")
 
             // A state issued 601 s ago.

@@ -58,6 +58,18 @@ enum DeskCommands {
     static func recordAccount(_ desk: any Desk, _ tenant: TenantConfig, _ directory: TenantDirectory,
                               _ factory: SourceFactory) async throws -> String? {
         guard let (id, region) = try await factory.source(desk.kind, tenant: tenant, directory: directory).account() else { return nil }
+        if let expected = tenant.source(desk.kind).flatMap(desk.configuredAccount), expected != id {
+            let problem = "the token is for \(desk.title) workspace '\(id)', not the configured app_id '\(expected)'"
+            // Not kept: its listing would import another workspace's teammates.
+            try directory.updateSourceState(desk.kind) { s in
+                s.oauthAccessToken = nil
+                s.oauthRefreshToken = nil
+                s.oauthExpiresAt = nil
+                s.authBroken = true
+                s.authError = problem
+            }
+            throw OperationalError("tenant \(tenant.id): \(problem); it was not kept")
+        }
         try directory.updateSourceState(desk.kind) { s in
             s.accountID = id
             s.accountRegion = region

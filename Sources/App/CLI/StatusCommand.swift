@@ -30,9 +30,13 @@ struct TenantStatus {
         let conflicts = try dir.conflicts()
         var sources: [JSONText] = []
         var lines = ["tenant \(t.id): seats \(counts[.active] ?? 0)/\(t.licenceLimit) active; pending \(counts[.pending] ?? 0); deactivated \(counts[.deactivated] ?? 0)"]
-        let configured = t.sources.map { ($0.kind, $0.enabled) }
-        for (source, enabled) in configured {
+        let configured = t.sources.map { ($0.kind, $0.enabled, $0.auth) }
+        for (source, enabled, auth) in configured {
             let state = try dir.sourceState(source)
+            // An OAuth source with no token yet has nothing to be ok or broken about.
+            var oauthPending = false
+            if case .oauth = auth { oauthPending = state.oauthAccessToken == nil && !state.authBroken }
+            let authText = state.authBroken ? "broken" : oauthPending ? "not connected" : "ok"
             let runs = try dir.runs(source: source, limit: 20)
             let last = runs.first
             let lastSuccess = runs.first { $0.outcome == .completed && $0.kind == .full }
@@ -43,7 +47,7 @@ struct TenantStatus {
             let nextRunAt = enabled ? state.nextRunAt : nil
             sources.append(.object([
                 ("source", .string(source.rawValue)), ("enabled", .bool(enabled)),
-                ("auth", .string(state.authBroken ? "broken" : "ok")), ("auth_error", .string(state.authError)),
+                ("auth", .string(authText)), ("auth_error", .string(state.authError)),
                 ("account", .string(state.accountID)), ("last_event_at", .string(state.lastEventAt)), ("backlog", .int(backlog.pending)), ("failed_events", .int(backlog.failed)),
                 ("last_run", Render.run(last)), ("last_success_at", .string(lastSuccess?.finishedAt)),
                 ("next_run", nextRunAt.map { .object([("at", .string(Timestamp(nanoseconds: $0 * 1_000_000_000).iso8601)),
@@ -54,7 +58,7 @@ struct TenantStatus {
                 })),
                 ("held_deactivations", .array(held.map { .object([("user_id", .int($0.userID)), ("source_user_id", .string($0.sourceUserID)), ("reason", .string($0.reason)), ("run_id", .int($0.runID))]) })),
             ]))
-            lines.append("  \(source.rawValue): \(enabled ? "enabled" : "disabled"), auth \(state.authBroken ? "BROKEN (\(state.authError ?? "?"))" : "ok"), last event \(state.lastEventAt ?? "never"), backlog \(backlog.pending), failed \(backlog.failed)")
+            lines.append("  \(source.rawValue): \(enabled ? "enabled" : "disabled"), auth \(state.authBroken ? "BROKEN (\(state.authError ?? "?"))" : authText), last event \(state.lastEventAt ?? "never"), backlog \(backlog.pending), failed \(backlog.failed)")
             if let r = last {
                 let c = r.counts
                 lines.append("    last run #\(r.id) \(r.kind.rawValue) \(r.outcome.rawValue) \(r.startedAt)\(r.error.map { ": \($0)" } ?? "")")

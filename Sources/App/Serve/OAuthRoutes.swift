@@ -59,6 +59,11 @@ struct OAuthRoutes {
         guard let kind = req.parameters["source"].flatMap(SourceKind.init(rawValue:)), let desk = DeskRegistry.desk(kind) else {
             return res.send(.error(404, "unknown source"))
         }
+        if let denied = req.head.queryValue("error") {
+            // The admin declined (or the desk refused): say so; the state stays unused until it expires.
+            let detail = req.head.queryValue("error_description").map { ": \($0)" } ?? ""
+            return res.send(.error(400, "\(desk.title) did not authorize the connection (\(denied)\(detail))"))
+        }
         guard let code = req.head.queryValue("code"), let state = req.head.queryValue("state") else {
             return res.send(.error(400, "code and state are required"))
         }
@@ -80,8 +85,17 @@ struct OAuthRoutes {
                 let factory = SourceFactory(log: { _ in })
                 let oauth = try factory.oauth(kind, tenant: rt.config, redirect: OAuthFlow.redirect(rt.config, kind, config))
                 try OAuthFlow.store(try await oauth.exchange(code: code, verifier: verifier), source: kind, in: rt.directory)
-                _ = try? await DeskCommands.recordAccount(desk, rt.config, rt.directory, factory)
+                do { _ = try await DeskCommands.recordAccount(desk, rt.config, rt.directory, factory) } catch let e as OperationalError {
+                    service.log.warn("oauth connection refused", ["tenant": rt.config.id, "source": kind.rawValue, "error": "\(e)"])
+                    return res.send(.error(400, "\(e)"))
+                } catch {
+                    // The desk did not say whose token it is: the connection stands.
+                }
                 service.log.info("\(kind.rawValue) connected", ["tenant": rt.config.id])
+                // No import has completed yet (it could not without a token): start it now,
+                // not when a failed run's retry comes round.
+                let imported = (try? rt.directory.runs(source: kind, limit: 20))?.contains { $0.kind == .full && $0.outcome == .completed }
+                if imported != true { _ = rt.sources[kind]?.scheduler?.trigger(confirmDeactivations: false) }
                 let text = "\(desk.title) is connected for tenant \(rt.config.id). You can close this page.\n"
                 res.send(HTTPResponse(status: 200, text: text))
             } catch {

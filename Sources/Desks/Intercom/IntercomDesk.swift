@@ -9,6 +9,7 @@ import SyncRules
 public struct IntercomDesk: Desk {
     public init() {}
     public var kind: SourceKind { .intercom }
+    public func configuredAccount(_ config: SourceConfig) -> String? { config.options(as: Options.self)?.appID }
     public var title: String { "Intercom" }
     public var authTypes: [String] { ["access_token", "oauth"] }
     /// Full runs every 6 h by default (SPEC §3).
