@@ -56,6 +56,8 @@ struct ZendeskAPI {
             switch form["grant_type"] {
             case "authorization_code":
                 guard let code = form["code"], let issued = codes.removeValue(forKey: code) else { return nil }
+                // The token request repeats the authorization's redirect_uri exactly (RFC 6749 §4.1.3).
+                if let redirect = issued.redirect, form["redirect_uri"] != redirect { return nil }
                 if let challenge = issued.challenge {
                     guard let verifier = form["code_verifier"], ZendeskAPI.s256(verifier) == challenge else { return nil }
                 }

@@ -129,6 +129,23 @@ extension ServeTests {
             #expect(try e.h.eventually(10) { try e.h.directory("oauth-co").users().count > 0 })
         }
 
+        /// `connect --redirect-url` begun on the command line and finished by `serve`'s
+        /// callback: the token request repeats the redirect the authorization asked for.
+        @Test func theCallbackExchangesWithTheRedirectTheAuthorizationUsed() throws {
+            let e = try Edge()
+            let own = "http://localhost:9/oauth/zendesk/callback"
+            let cli = try ChildProcess(Products.path("usersync"), ["--config", e.h.config, "zendesk", "connect", "--tenant", "oauth-co",
+                                                                    "--redirect-url", own], waitFor: nil)
+            cli.process.waitUntilExit()
+            let authorize = cli.log.split(separator: "\n").map { $0.trimmingCharacters(in: .whitespaces) }
+                .first { $0.hasPrefix(e.h.sim.baseURL + "/oauth/authorizations/new?") } ?? ""
+            #expect(Self.query(authorize, "redirect_uri") == own)
+            let back = try e.h.http.perform(ClientRequest(url: authorize)).header("location") ?? ""
+            let code = Self.query(back, "code") ?? "", state = Self.query(back, "state") ?? ""
+            let connected = try e.get(e.admin, "/oauth/zendesk/callback?code=\(code)&state=\(state)")
+            #expect(connected.status == 200, "\(String(decoding: connected.body, as: UTF8.self))")
+        }
+
         @Test func theCallbackRefusesAStateOlderThanTenMinutesAndAcceptsAFreshOne() throws {
             let e = try Edge()
             let start = "/oauth/zendesk/start?tenant=oauth-co"

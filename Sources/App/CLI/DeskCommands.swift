@@ -26,7 +26,11 @@ enum DeskCommands {
                 guard let verifier = state.oauthVerifier else {
                     throw OperationalError("tenant \(tenant.id): no authorization in progress; run `usersync \(name) connect` first")
                 }
-                let tokens = try await oauth.exchange(code: code, verifier: verifier)
+                // The redirect the authorization asked for, whatever this call was given.
+                let exchanger = try OAuthFlow.pending(state)?.redirect.map {
+                    try factory.oauth(desk.kind, tenant: tenant, redirect: $0)
+                } ?? oauth
+                let tokens = try await exchanger.exchange(code: code, verifier: verifier)
                 try OAuthFlow.store(tokens, source: desk.kind, in: directory)
                 let expiry = tokens.expiresAt.map { "token expires at \(Date(timeIntervalSince1970: TimeInterval($0)))" } ?? "token does not expire"
                 console.print("tenant \(tenant.id): connected to \(desk.title) (\(expiry))")
@@ -86,7 +90,7 @@ enum OAuthFlow {
         let state = PKCE.randomToken(bytes: 16)
         let verifier = PKCE.randomToken(bytes: 32)
         try directory.updateSourceState(source) { s in
-            s.oauthState = stored(state: state, issuedAt: now())
+            s.oauthState = stored(state: state, issuedAt: now(), redirect: oauth.redirectURL)
             s.oauthVerifier = verifier
         }
         return oauth.authorizationURL(state: state, challenge: try PKCE.challenge(for: verifier))

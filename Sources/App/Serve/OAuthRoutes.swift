@@ -67,13 +67,13 @@ struct OAuthRoutes {
         guard let code = req.head.queryValue("code"), let state = req.head.queryValue("state") else {
             return res.send(.error(400, "code and state are required"))
         }
-        var match: (TenantRuntime, issuedAt: Int64, verifier: String)?
+        var match: (TenantRuntime, issuedAt: Int64, verifier: String, redirect: String?)?
         for rt in service.allRuntimes {
             guard let s = try? rt.directory.sourceState(kind), let pending = OAuthFlow.pending(s), let verifier = s.oauthVerifier,
                   SignedLink.same(state, pending.state) else { continue }
-            match = (rt, pending.issuedAt, verifier)
+            match = (rt, pending.issuedAt, verifier, pending.redirect)
         }
-        guard let (rt, issuedAt, verifier) = match else { return res.send(.error(400, "unknown or expired state")) }
+        guard let (rt, issuedAt, verifier, redirect) = match else { return res.send(.error(400, "unknown or expired state")) }
         // Used once, whatever follows.
         try? rt.directory.updateSourceState(kind) { s in s.oauthState = nil }
         guard OAuthFlow.now() - issuedAt <= OAuthFlow.lifetime else {
@@ -83,7 +83,7 @@ struct OAuthRoutes {
         Task.detached {
             do {
                 let factory = SourceFactory(log: { _ in })
-                let oauth = try factory.oauth(kind, tenant: rt.config, redirect: OAuthFlow.redirect(rt.config, kind, config))
+                let oauth = try factory.oauth(kind, tenant: rt.config, redirect: redirect ?? OAuthFlow.redirect(rt.config, kind, config))
                 try OAuthFlow.store(try await oauth.exchange(code: code, verifier: verifier), source: kind, in: rt.directory)
                 do { _ = try await DeskCommands.recordAccount(desk, rt.config, rt.directory, factory) } catch let e as OperationalError {
                     service.log.warn("oauth connection refused", ["tenant": rt.config.id, "source": kind.rawValue, "error": "\(e)"])

@@ -22,16 +22,26 @@ extension OAuthFlow {
         return "http://\(config.adminListen ?? config.listen)/oauth/\(kind.rawValue)/callback"
     }
 
-    /// The `state` stored by `begin` and when it was issued. The two share one column,
-    /// `STATE.ISSUED_AT` (a state is base64url, so it holds no dot); a value without the
-    /// time (stored by an older version) counts as expired.
-    static func pending(_ s: SourceState) -> (state: String, issuedAt: Int64)? {
-        guard let stored = s.oauthState else { return nil }
-        guard let dot = stored.lastIndex(of: "."), let at = Int64(stored[stored.index(after: dot)...]) else { return (stored, 0) }
-        return (String(stored[..<dot]), at)
+    /// The `state` stored by `begin`, when it was issued, and the redirect URL the
+    /// authorization asked for (the token request must repeat it exactly, RFC 6749 §4.1.3,
+    /// whoever receives the callback). They share one column, `STATE.ISSUED_AT` then, after
+    /// a newline, the redirect (a state is base64url, so it holds no dot); a value without
+    /// the time (stored by an older version) counts as expired, one without the redirect
+    /// uses the configured one.
+    static func pending(_ s: SourceState) -> (state: String, issuedAt: Int64, redirect: String?)? {
+        guard let value = s.oauthState else { return nil }
+        let parts = value.split(separator: "\n", maxSplits: 1).map(String.init)
+        let stored = parts.first ?? ""
+        let redirect = parts.count > 1 ? parts[1] : nil
+        guard let dot = stored.lastIndex(of: "."), let at = Int64(stored[stored.index(after: dot)...]) else {
+            return (stored, 0, redirect)
+        }
+        return (String(stored[..<dot]), at, redirect)
     }
 
-    static func stored(state: String, issuedAt: Int64) -> String { "\(state).\(issuedAt)" }
+    static func stored(state: String, issuedAt: Int64, redirect: String? = nil) -> String {
+        "\(state).\(issuedAt)" + (redirect.map { "\n" + $0 } ?? "")
+    }
 
     static func now() -> Int64 { Int64(Date().timeIntervalSince1970) }
 
