@@ -184,6 +184,24 @@ extension ServeTests {
         })
     }
 
+    /// The retry a failed run waits for survives a restart (it lived in memory only: a
+    /// restart then waited for the next anchor, a day for a nightly run).
+    @Test func aRestartKeepsTheRetryOfAFailedRun() throws {
+        let h = try ServeHarness(reconcile: #"{"every": "24h", "retry": "1h"}"#)
+        try h.waitForImport()
+        try h.sim.control("/_sim/faults", #"{"fail_page": 1}"#)
+        #expect(try h.api("POST", "/api/tenants/abc-energy/sources/zendesk/reconcile").status == 202)
+        #expect(try h.eventually { try h.directory().runs().first { $0.kind == .full }?.outcome == .failed })
+        h.serve.stop()
+        try h.start()
+        let now = Int64(Date().timeIntervalSince1970)
+        #expect(try h.eventually {
+            guard let next = try h.zendeskStatus()["next_run"] as? [String: Any], let at = next["at"] as? String,
+                  let seconds = Timestamp(iso8601: at)?.seconds else { return false }
+            return next["kind"] as? String == "full" && seconds <= now + 3700 && seconds >= now + 3000
+        }, "the retry an hour after the failure, not the next day's run")
+    }
+
     @Test func deletionAfterSuspensionShowsTheStrongerReason() throws {
         let h = try ServeHarness()
         try h.waitForImport()

@@ -112,7 +112,7 @@ final class Scheduler: @unchecked Sendable {
     }
 
     private func loop() async {
-        var retryAt: Int64?
+        var retryAt = pendingRetry()
         while !isStopped {
             let now = Int64(Date().timeIntervalSince1970)
             let runs = (try? directory.runs(source: source, limit: 50)) ?? []
@@ -176,6 +176,20 @@ final class Scheduler: @unchecked Sendable {
                 retryAt = nil
             }
         }
+    }
+
+    /// After a restart, the retry a failed full run was waiting for: the failures at the
+    /// head of the source's full runs set the backoff, counted from the last one's end
+    /// (kept in memory only, a restart would otherwise wait for the next anchor: a day for
+    /// a nightly run). Nil when the last full run did not fail, or none ever completed
+    /// (the initial import then starts at once anyway).
+    private func pendingRetry() -> Int64? {
+        let fulls = ((try? directory.runs(source: source, limit: 50)) ?? []).filter { $0.kind == .full && $0.outcome != .running }
+        let failed = fulls.prefix { $0.outcome == .failed }
+        guard let last = failed.first, fulls.count > failed.count,
+              let ended = last.finishedAt.flatMap({ Timestamp(iso8601: $0)?.seconds }) else { return nil }
+        failures = failed.count
+        return ended + min(maxRetry, firstRetry << Int64(min(failed.count - 1, 12)))
     }
 
     /// Records the next planned run so `status` can show it.
