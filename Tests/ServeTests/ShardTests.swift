@@ -31,6 +31,12 @@ import Testing
         #expect(metrics.contains(#"tenant="abc-energy""#) && !metrics.contains("other-co"))
         #expect(databaseExists(h, "abc-energy"))
         #expect(!databaseExists(h, "other-co"), "a tenant outside the shard gets no database here")
+        // The instance's CLI commands given the same list keep to it.
+        let status = try h.cli(["status", "--tenants", "abc-energy"])
+        #expect(status.status == 0 && status.out.contains("abc-energy") && !status.out.contains("other-co"))
+        #expect(try h.cli(["reconcile", "--tenants", "abc-energy"]).status == 0)
+        #expect(!databaseExists(h, "other-co"))
+        #expect(try h.cli(["status", "--tenants", "nope"]).status == 2)
     }
 
     @Test func flagWinsAndReloadMovesTenantsInAndOut() throws {

@@ -37,10 +37,23 @@ struct Context {
     }
 
     /// Tenants to report on: the one named by `--tenant`, else all of this instance's
-    /// shard (`shard.tenants`), so a shared config never creates other instances' files.
+    /// shard (`--tenants a,b` as given to its `serve`, else `shard.tenants`), so a shared
+    /// config never creates or syncs other instances' tenants in this data directory.
     mutating func tenants() throws -> [TenantConfig] {
         if let id = args.value("--tenant") { return [try lookup(id)] }
-        return config.servedTenants()
+        return config.servedTenants(only: try shard())
+    }
+
+    /// `--tenants a,b`: an instance's shard, winning over `shard.tenants` (SPEC §5).
+    mutating func shard() throws -> [String]? {
+        guard let raw = args.value("--tenants") else { return nil }
+        let ids = raw.split(separator: ",").map { String($0).trimmedSpaces }.filter { !$0.isEmpty }
+        let unknown = config.unknownTenants(ids)
+        guard unknown.isEmpty else {
+            let configured = config.tenants.map(\.id).joined(separator: ", ")
+            throw UsageError("--tenants: unknown tenant(s) \(unknown.joined(separator: ", ")) (configured: \(configured))")
+        }
+        return ids
     }
 
     func lookup(_ id: String) throws -> TenantConfig {

@@ -30,7 +30,7 @@ enum Help {
     """
 
     static let backup = """
-    Usage: usersync backup --to DIR [--tenant T]
+    Usage: usersync backup --to DIR [--tenant T | --tenants A,B]
 
     Writes DIR/tenants/TENANT.sqlite for every tenant (or one) through SQLite's online backup
     API: a consistent copy as of one commit, taken while `serve` keeps writing. The copy is a
@@ -57,10 +57,11 @@ enum Help {
     """
 
     static let status = """
-    Usage: usersync status [--tenant T] [--json]
+    Usage: usersync status [--tenant T | --tenants A,B] [--json]
 
     Per tenant: seats, users by status; per source: enabled, auth, last event, last run and its
-    counts, inbox backlog, conflicts, held deactivations.
+    counts, inbox backlog, conflicts, held deactivations. Without --tenant, every tenant of this
+    instance's shard: --tenants as given to its serve, else the config's shard.tenants.
     """
 
     static let audit = """
@@ -77,11 +78,11 @@ enum Help {
     """
 
     static let events = """
-    Usage: usersync events list [--tenant T] [--status pending|failed|applied|ignored] [--limit N] [--json]
+    Usage: usersync events list [--tenant T | --tenants A,B] [--status pending|failed|applied|ignored] [--limit N] [--json]
     """
 
     static let reconcile = """
-    Usage: usersync reconcile [--tenant T] [--source zendesk|intercom] [--confirm-deactivations] [--incremental]
+    Usage: usersync reconcile [--tenant T | --tenants A,B] [--source zendesk|intercom] [--confirm-deactivations] [--incremental]
 
     Lists every in-scope user of the source and repairs the directory. Users missing from a
     complete listing are deactivated; a run that fails part way deactivates nobody. More

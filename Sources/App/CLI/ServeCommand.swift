@@ -8,7 +8,7 @@ import Webhooks
 /// `serve`: runs until SIGTERM/SIGINT (drains, exits 0); SIGHUP or a changed file reloads the config.
 enum ServeCommand {
     static func run(_ words: [String], _ ctx: inout Context) async throws {
-        let shard = try shardFlag(&ctx)
+        let shard = try ctx.shard()
         let listen = try ctx.args.value("--listen").map { raw in
             guard let a = ListenAddress(raw) else { throw UsageError("--listen: '\(raw)' is not HOST:PORT") }
             return a
@@ -58,15 +58,4 @@ enum ServeCommand {
         _ = sources
     }
 
-    /// `--tenants a,b`: the instance's shard, winning over `shard.tenants` (SPEC §5).
-    private static func shardFlag(_ ctx: inout Context) throws -> [String]? {
-        guard let raw = ctx.args.value("--tenants") else { return nil }
-        let ids = raw.split(separator: ",").map { String($0).trimmedSpaces }.filter { !$0.isEmpty }
-        let unknown = ctx.config.unknownTenants(ids)
-        guard unknown.isEmpty else {
-            let configured = ctx.config.tenants.map(\.id).joined(separator: ", ")
-            throw UsageError("--tenants: unknown tenant(s) \(unknown.joined(separator: ", ")) (configured: \(configured))")
-        }
-        return ids
-    }
 }
