@@ -7,16 +7,25 @@ import Testing
 extension ServeTests {
     /// A secret replaced by `install-webhook` verifies through the overlap window, then not.
     @Suite struct SecretRotationTests {
-        @Test func aReplacedSecretStopsVerifyingAfterTheOverlap() throws {
-            let h = try ServeHarness(top: #""webhook_secret_overlap": "2s","#)
+        let h: ServeHarness
+        init() throws {
+            h = try ServeHarness(top: #""webhook_secret_overlap": "2s","#)
             try h.waitForImport()
+        }
+
+        func event() -> String { ServeHarness.event(type: "user.name_changed", user: "6596848315901", current: #""Ann Lee""#) }
+
+        /// Runs `install-webhook` and returns the secret it stored.
+        func install() throws -> String {
             let url = h.baseURL + "/webhooks/zendesk/abc-energy"
-            func event() -> String { ServeHarness.event(type: "user.name_changed", user: "6596848315901", current: #""Ann Lee""#) }
             #expect(try h.cli(["zendesk", "install-webhook", "--tenant", "abc-energy", "--url", url]).status == 0)
-            let first = try #require(try h.directory().sourceState(.zendesk).webhookSecret)
+            return try #require(try h.directory().sourceState(.zendesk).webhookSecret)
+        }
+
+        @Test func aReplacedSecretStopsVerifyingAfterTheOverlap() throws {
+            let first = try install()
             #expect(try h.deliver(event(), secret: first).status == 200, "a newly stored secret is picked up")
-            #expect(try h.cli(["zendesk", "install-webhook", "--tenant", "abc-energy", "--url", url]).status == 0)
-            let second = try #require(try h.directory().sourceState(.zendesk).webhookSecret)
+            let second = try install()
             #expect(second != first)
             #expect(try h.eventually { try h.deliver(event(), secret: second).status == 200 })
             #expect(try h.deliver(event(), secret: first).status == 200, "the old one still verifies during the overlap")
@@ -28,14 +37,9 @@ extension ServeTests {
         /// The same when only the replaced secret is ever presented (a leaked one, say):
         /// the receiver learns of the rotation without waiting for the new secret.
         @Test func aReplacedSecretStopsEvenWhenOnlyItIsUsed() throws {
-            let h = try ServeHarness(top: #""webhook_secret_overlap": "2s","#)
-            try h.waitForImport()
-            let url = h.baseURL + "/webhooks/zendesk/abc-energy"
-            func event() -> String { ServeHarness.event(type: "user.name_changed", user: "6596848315901", current: #""Ann Lee""#) }
-            #expect(try h.cli(["zendesk", "install-webhook", "--tenant", "abc-energy", "--url", url]).status == 0)
-            let first = try #require(try h.directory().sourceState(.zendesk).webhookSecret)
+            let first = try install()
             #expect(try h.deliver(event(), secret: first).status == 200)
-            #expect(try h.cli(["zendesk", "install-webhook", "--tenant", "abc-energy", "--url", url]).status == 0)
+            _ = try install()
             #expect(try h.eventually(10) { try h.deliver(event(), secret: first).status == 401 })
         }
     }
