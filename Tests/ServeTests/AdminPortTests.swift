@@ -146,6 +146,26 @@ extension ServeTests {
             #expect(connected.status == 200, "\(String(decoding: connected.body, as: UTF8.self))")
         }
 
+        /// The same when the connection is finished on the command line: the scheduler,
+        /// waiting to retry the run that failed without a token, sees the new one.
+        @Test func connectingFromTheCommandLineStartsTheImportSoon() throws {
+            let e = try Edge(oauthEnabled: true)
+            #expect(try e.h.eventually { try e.h.directory("oauth-co").runs().contains { $0.outcome == .failed } })
+            let own = "http://localhost:9/oauth/zendesk/callback"
+            let begin = try ChildProcess(Products.path("usersync"), ["--config", e.h.config, "zendesk", "connect", "--tenant", "oauth-co",
+                                                                      "--redirect-url", own], waitFor: nil)
+            begin.process.waitUntilExit()
+            let authorize = begin.log.split(separator: "\n").map { $0.trimmingCharacters(in: .whitespaces) }
+                .first { $0.hasPrefix(e.h.sim.baseURL + "/oauth/authorizations/new?") } ?? ""
+            let back = try e.h.http.perform(ClientRequest(url: authorize)).header("location") ?? ""
+            let code = Self.query(back, "code") ?? ""
+            let done = try ChildProcess(Products.path("usersync"), ["--config", e.h.config, "zendesk", "connect", "--tenant", "oauth-co",
+                                                                     "--code", code], waitFor: nil)
+            done.process.waitUntilExit()
+            #expect(done.process.terminationStatus == 0, "\(done.log)")
+            #expect(try e.h.eventually(15) { try e.h.directory("oauth-co").users().count > 0 })
+        }
+
         @Test func theCallbackRefusesAStateOlderThanTenMinutesAndAcceptsAFreshOne() throws {
             let e = try Edge()
             let start = "/oauth/zendesk/start?tenant=oauth-co"

@@ -113,6 +113,7 @@ final class Scheduler: @unchecked Sendable {
 
     private func loop() async {
         var retryAt = pendingRetry()
+        var tokenAtFailure = storedToken()
         while !isStopped {
             let now = Int64(Date().timeIntervalSince1970)
             let runs = (try? directory.runs(source: source, limit: 50)) ?? []
@@ -127,6 +128,7 @@ final class Scheduler: @unchecked Sendable {
             var due: (full: Bool, confirm: Bool)?
             var next: Int64 = now
             var nextKind = "full"
+            var wakeBy: Int64?
             if let confirm = lock.withLock({ () -> Bool? in
                 let r = requested
                 requested = nil
@@ -134,9 +136,11 @@ final class Scheduler: @unchecked Sendable {
             }) {
                 due = (true, confirm)
             } else if let at = retryAt {
-                // A failed full run: retried with backoff, incremental passes paused meanwhile.
+                // A failed full run: retried with backoff, incremental passes paused meanwhile;
+                // at once when a new token was stored since (`connect` run from the CLI).
                 next = at
-                if now >= at { due = (true, false) }
+                wakeBy = min(at, now + 5)
+                if now >= at || tokenChanged(since: tokenAtFailure) { due = (true, false) }
             } else if runNow || lastCompleteFull == nil {
                 due = (true, false)
             } else {
@@ -157,7 +161,7 @@ final class Scheduler: @unchecked Sendable {
             }
             guard let (full, confirm) = due else {
                 plan(next, kind: nextKind)
-                await sleep(until: next)
+                await sleep(until: wakeBy ?? next)
                 continue
             }
             runNow = false
@@ -170,12 +174,22 @@ final class Scheduler: @unchecked Sendable {
                 let delay = report.refusedBy != nil ? firstRetry : min(maxRetry, firstRetry << Int64(min(failures, 12)))
                 if report.refusedBy == nil { failures += 1 }
                 retryAt = Int64(Date().timeIntervalSince1970) + delay
+                tokenAtFailure = storedToken()
                 log.info("full run will be retried", ["tenant": tenant, "source": source.rawValue, "in_seconds": String(delay)])
             } else {
                 failures = 0
                 retryAt = nil
             }
         }
+    }
+
+    /// The OAuth access token stored for the source (nil for other auth): a different one
+    /// than when a run failed means someone connected (or reconnected) it since.
+    private func storedToken() -> String? { (try? directory.sourceState(source))?.oauthAccessToken }
+
+    private func tokenChanged(since failed: String?) -> Bool {
+        guard let now = storedToken() else { return false }
+        return now != failed
     }
 
     /// After a restart, the retry a failed full run was waiting for: the failures at the
