@@ -18,9 +18,10 @@ public protocol Source: Sendable {
     /// to resume from next time.
     func changedUsers(since cursor: String?, start: Int64, page: (_ users: [SourceUser]) async throws -> Void) async throws -> String
 
-    /// Registers usersync's webhook at `endpoint`; returns its id and signing secret.
-    /// Desks whose webhooks are set up by hand (Intercom's app page) throw.
-    func installWebhook(endpoint: String) async throws -> (id: String, secret: String)
+    /// Registers usersync's webhook at `endpoint` (again: the same one), returns its id and
+    /// signing secret; `rotate` gives it a new secret. Desks whose webhooks are set up by
+    /// hand (Intercom's app page) throw.
+    func installWebhook(endpoint: String, rotate: Bool) async throws -> (id: String, secret: String)
 
     /// The account the credentials belong to, as (id, region), read at connect time
     /// (Intercom's `GET /me`); nil when the desk has nothing to say.

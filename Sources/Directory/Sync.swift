@@ -587,12 +587,15 @@ extension TenantDirectory {
         }
 
         // A link just made is in scope; an unchanged reason is not written again (a
-        // no-change run would otherwise rewrite every link), nor a weaker one over a stronger
-        // (a teammate the desk said was removed stays "removed" when a later run no longer
-        // lists them: the user's reason names every desk's, once all are out).
+        // no-change run would otherwise rewrite every link). Absence from a listing never
+        // replaces a stronger reason the desk gave (a teammate it said was removed stays
+        // "removed": the user's reason names every desk's once all are out); whatever the
+        // desk itself says of the user does.
         let currentOut: String?? = d.create != nil || d.linkTo != nil ? .some(nil) : found.map(\.outReason)
+        var absent = false
+        if case .missingFromListing = e.observation { absent = true }
         if let out = d.linkOut, let current = currentOut, current != out,
-           !(out != nil && current != nil && Rules.strength(current) > Rules.strength(out)) {
+           !(absent && out != nil && current != nil && Rules.strength(current) > Rules.strength(out)) {
             try db.run(Queries.setLinkOut, out, source.rawValue, sid)
             standing = nil
         }

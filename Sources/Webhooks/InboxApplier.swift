@@ -145,7 +145,7 @@ public final class InboxApplier: @unchecked Sendable {
                 if !batch.isEmpty {
                     let decisions = try directory.apply(batch, settings: settings.sync, licenceLimit: settings.licenceLimit,
                                                         mode: .immediate, completing: batched.map(\.seq))
-                    try settle(zip(batched, decisions).map { ([$0], $1) })
+                    settle(zip(batched, decisions).map { ([$0], $1) })
                 }
             } catch let e as DirectoryError where e.isTransient {
                 storeFailed = true
@@ -265,7 +265,7 @@ public final class InboxApplier: @unchecked Sendable {
             let decisions = try directory.apply([Evidence(observation, cause: .event(settings.sync.source, first.eventID))],
                                                 settings: settings.sync, licenceLimit: settings.licenceLimit, mode: .immediate,
                                                 completing: events.map(\.seq))
-            try settle(decisions.map { (events, $0) })
+            settle(decisions.map { (events, $0) })
         } catch let e as DirectoryError where e.isTransient {
             log("event \(first.eventID): the store is unavailable: \(e)")
         } catch {
@@ -277,8 +277,10 @@ public final class InboxApplier: @unchecked Sendable {
     }
 
     /// Counts applied events; those the rules found older than what the link holds were
-    /// marked applied with the batch, and are ignored as stale (SPEC §2) instead.
-    private func settle(_ outcomes: [([InboxEvent], Decision)]) throws {
+    /// marked applied with the batch, and are ignored as stale (SPEC §2) instead. The batch
+    /// is committed by then: should this second write fail, they stay `applied` (nothing is
+    /// applied again, nothing is counted as failed).
+    private func settle(_ outcomes: [([InboxEvent], Decision)]) {
         var stale: [Int64] = []
         for (events, d) in outcomes {
             let isStale = d.effects.contains(.stale)
@@ -287,7 +289,10 @@ public final class InboxApplier: @unchecked Sendable {
                 observer(ev.type, isStale ? "stale" : "applied", isStale ? nil : latency(ev.receivedAt))
             }
         }
-        if !stale.isEmpty { try directory.markApplied(stale, status: .ignored, note: "stale: older than what the link holds") }
+        guard !stale.isEmpty else { return }
+        do { try directory.markApplied(stale, status: .ignored, note: "stale: older than what the link holds") } catch {
+            log("marking \(stale.count) stale events ignored failed; they stay applied: \(error)")
+        }
     }
 
     private func latency(_ receivedAt: String) -> Double? {

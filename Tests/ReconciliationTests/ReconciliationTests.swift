@@ -250,7 +250,10 @@ final class Harness: @unchecked Sendable {
         #expect(again.code == 0, "\(again.err)")
         let second = try h.directory().sourceState(.zendesk)
         #expect(second.webhookID == first.webhookID, "the same webhook, kept")
-        #expect(second.webhookSecret != first.webhookSecret, "its secret reset: a rotation")
+        #expect(second.webhookSecret == first.webhookSecret, "and its secret: an instance that did not run it still verifies")
+        #expect(await h.cli("zendesk", "install-webhook", "--url", url, "--rotate").code == 0)
+        let third = try h.directory().sourceState(.zendesk)
+        #expect(third.webhookID == first.webhookID && third.webhookSecret != first.webhookSecret, "--rotate resets it")
         let list = try h.sim.http.perform(ClientRequest(url: h.sim.baseURL + "/api/v2/webhooks?filter%5Bname_contains%5D=usersync",
                                                         headers: [("Authorization", Simulator.basicAuth)]))
         let hooks = try #require(try JSONSerialization.jsonObject(with: Data(list.body)) as? [String: Any])["webhooks"] as? [[String: Any]]

@@ -15,10 +15,10 @@ extension ServeTests {
 
         func event() -> String { ServeHarness.event(type: "user.name_changed", user: "6596848315901", current: #""Ann Lee""#) }
 
-        /// Runs `install-webhook` and returns the secret it stored.
+        /// Runs `install-webhook --rotate` and returns the secret it stored.
         func install() throws -> String {
             let url = h.baseURL + "/webhooks/zendesk/abc-energy"
-            #expect(try h.cli(["zendesk", "install-webhook", "--tenant", "abc-energy", "--url", url]).status == 0)
+            #expect(try h.cli(["zendesk", "install-webhook", "--tenant", "abc-energy", "--url", url, "--rotate"]).status == 0)
             return try #require(try h.directory().sourceState(.zendesk).webhookSecret)
         }
 

@@ -3,6 +3,7 @@ import Desks
 import Directory
 import Dispatch
 import FoundationEssentials
+import HTTPClient
 import SyncRules
 
 /// `DESK connect` (OAuth) and `DESK install-webhook`, for every registered desk.
@@ -31,6 +32,7 @@ enum DeskCommands {
                     try factory.oauth(desk.kind, tenant: tenant, redirect: $0)
                 } ?? oauth
                 let tokens = try await exchanger.exchange(code: code, verifier: verifier)
+                try await OAuthFlow.refuseForeign(tokens, desk: desk, tenant: tenant, directory: directory)
                 try OAuthFlow.store(tokens, source: desk.kind, in: directory)
                 let expiry = tokens.expiresAt.map { "token expires at \(Date(timeIntervalSince1970: TimeInterval($0)))" } ?? "token does not expire"
                 console.print("tenant \(tenant.id): connected to \(desk.title) (\(expiry))")
@@ -48,9 +50,10 @@ enum DeskCommands {
             guard let url = ctx.args.value("--url") else {
                 throw UsageError("\(name) install-webhook needs --url (the public URL of /webhooks/\(name)/\(tenant.id))")
             }
+            let rotate = ctx.args.flag("--rotate")
             try ctx.args.rejectUnknown()
             let client = try factory.source(desk.kind, tenant: tenant, directory: directory)
-            let (id, secret) = try await client.installWebhook(endpoint: url)
+            let (id, secret) = try await client.installWebhook(endpoint: url, rotate: rotate)
             try directory.installWebhookSecret(source: desk.kind, webhookID: id, secret: secret)
             console.print("tenant \(tenant.id): webhook \(id) installed for \(url); its signing secret is stored in the tenant database")
         default:
@@ -62,18 +65,6 @@ enum DeskCommands {
     static func recordAccount(_ desk: any Desk, _ tenant: TenantConfig, _ directory: TenantDirectory,
                               _ factory: SourceFactory) async throws -> String? {
         guard let (id, region) = try await factory.source(desk.kind, tenant: tenant, directory: directory).account() else { return nil }
-        if let expected = tenant.source(desk.kind).flatMap(desk.configuredAccount), expected != id {
-            let problem = "the token is for \(desk.title) workspace '\(id)', not the configured app_id '\(expected)'"
-            // Not kept: its listing would import another workspace's teammates.
-            try directory.updateSourceState(desk.kind) { s in
-                s.oauthAccessToken = nil
-                s.oauthRefreshToken = nil
-                s.oauthExpiresAt = nil
-                s.authBroken = true
-                s.authError = problem
-            }
-            throw OperationalError("tenant \(tenant.id): \(problem); it was not kept")
-        }
         try directory.updateSourceState(desk.kind) { s in
             s.accountID = id
             s.accountRegion = region
@@ -94,6 +85,23 @@ enum OAuthFlow {
             s.oauthVerifier = verifier
         }
         return oauth.authorizationURL(state: state, challenge: try PKCE.challenge(for: verifier))
+    }
+
+    /// Refuses, before anything is stored, a token for another account than the section
+    /// names (Intercom's `app_id`): stored even for a moment, a scheduler could list that
+    /// workspace's teammates into the tenant. The refusal is recorded as broken auth.
+    static func refuseForeign(_ tokens: OAuthTokens, desk: any Desk, tenant: TenantConfig, directory: TenantDirectory) async throws {
+        guard let section = tenant.source(desk.kind), let expected = desk.configuredAccount(section) else { return }
+        let probe = try desk.source(section, credentials: .accessToken(tokens.accessToken), http: HTTPClient(), log: { _ in })
+        guard let (id, _) = try await probe.account(), id != expected else { return }
+        let problem = "the token is for \(desk.title) workspace '\(id)', not the configured app_id '\(expected)'"
+        try directory.updateSourceState(desk.kind) { s in
+            s.oauthState = nil
+            s.oauthVerifier = nil
+            s.authBroken = true
+            s.authError = problem
+        }
+        throw OperationalError("tenant \(tenant.id): \(problem); it was not kept")
     }
 
     static func store(_ tokens: OAuthTokens, source: SourceKind, in directory: TenantDirectory) throws {

@@ -104,13 +104,15 @@ enum Help {
         return """
         Usage:
           usersync \(name) connect [--tenant T] [--redirect-url URL] [--code CODE]
-          usersync \(name) install-webhook [--tenant T] --url URL
+          usersync \(name) install-webhook [--tenant T] --url URL [--rotate]
 
         connect prints the \(desk.title) OAuth authorization URL (state, and PKCE where the desk
         supports it); run it again with --code to complete the exchange (or let `usersync serve`
         receive the callback at /oauth/\(name)/callback). After connecting it records the account
         the token belongs to. install-webhook registers the user-event webhook and stores its
-        signing secret, for desks whose API can do that.
+        signing secret, for desks whose API can do that; run again, it keeps the same webhook
+        and secret, and with --rotate gives it a new secret (the old one keeps verifying for
+        webhook_secret_overlap).
         """
     }
 }

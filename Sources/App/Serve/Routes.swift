@@ -82,7 +82,8 @@ struct Routes {
         let headers = req.headers
         let body = req.body
         @Sendable func receive(retrying: Bool) {
-            let target = IntakeTarget(tenant: tenant, desk: s.desk, config: s.config, enabled: s.enabled, secrets: s.secrets,
+            let tried = s.secrets
+            let target = IntakeTarget(tenant: tenant, desk: s.desk, config: s.config, enabled: s.enabled, secrets: tried,
                                       writer: s.writer)
             intake.receive(target, header: { headers[$0] }, body: body) { verdict in
                 switch verdict {
@@ -99,7 +100,7 @@ struct Routes {
                     // Perhaps a secret stored by `install-webhook` since this runtime
                     // started; looking it up reads the database, so not on the event loop.
                     HandlerWork.async {
-                        if s.refreshStoredSecret(from: runtime.directory) { return receive(retrying: false) }
+                        if s.refreshStoredSecret(from: runtime.directory, tried: tried) { return receive(retrying: false) }
                         count("bad_signature")
                         res.send(.error(401, "signature does not match"))
                     }

@@ -173,7 +173,7 @@ final class Service: @unchecked Sendable {
     /// re-read happens only on a signature that does not match).
     func refreshWebhookSecrets() {
         for rt in allRuntimes {
-            for s in rt.sources.values { _ = s.refreshStoredSecret(from: rt.directory) }
+            for s in rt.sources.values { s.reloadStoredSecrets(from: rt.directory) }
         }
     }
 

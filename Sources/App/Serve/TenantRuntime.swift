@@ -44,19 +44,25 @@ final class SourceRuntime: @unchecked Sendable {
         return lock.withLock { configured + stored.valid(at: now) }
     }
 
-    /// Re-reads the secrets `install-webhook` stored (a rotation since this runtime was
-    /// built); at most once a second, so bad signatures cannot hammer the database. True
-    /// when a secret not known before now verifies.
-    func refreshStoredSecret(from directory: TenantDirectory) -> Bool {
+    /// For a delivery whose signature matched none of `tried`: re-reads the secrets
+    /// `install-webhook` stored (a rotation since they were last read), at most once a
+    /// second so bad signatures cannot hammer the database. True when a secret not in
+    /// `tried` now verifies, whoever read it (this, or the periodic `reloadStoredSecrets`).
+    func refreshStoredSecret(from directory: TenantDirectory, tried: [String]) -> Bool {
         let due = lock.withLock { () -> Bool in
             guard Date().timeIntervalSince(lastRefresh) >= 1 else { return false }
             lastRefresh = Date()
             return true
         }
-        guard due, let fresh = try? directory.webhookSecrets(source: kind, overlap: overlap) else { return false }
-        let before = Set(secrets)
+        if due { reloadStoredSecrets(from: directory) }
+        return !Set(secrets).subtracting(tried).isEmpty
+    }
+
+    /// Re-reads the stored secrets unconditionally (the periodic check: a replaced secret
+    /// must stop when its overlap ends even if no other signature ever arrives).
+    func reloadStoredSecrets(from directory: TenantDirectory) {
+        guard let fresh = try? directory.webhookSecrets(source: kind, overlap: overlap) else { return }
         lock.withLock { stored = fresh }
-        return !Set(secrets).subtracting(before).isEmpty
     }
 
     func start() {

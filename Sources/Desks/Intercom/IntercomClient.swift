@@ -146,7 +146,7 @@ public final class IntercomClient: Source, @unchecked Sendable {
 
 extension IntercomClient {
     /// Intercom notifications are subscribed to on the app's Developer Hub page.
-    public func installWebhook(endpoint: String) async throws -> (id: String, secret: String) { try webhooksAreManual() }
+    public func installWebhook(endpoint: String, rotate: Bool) async throws -> (id: String, secret: String) { try webhooksAreManual() }
 
     /// The workspace (`app.id_code`) and its region, from `GET /me`.
     public func account() async throws -> (id: String, region: String?)? {

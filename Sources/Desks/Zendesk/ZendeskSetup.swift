@@ -19,16 +19,17 @@ public enum ZendeskEventTypes {
 
 extension ZendeskClient {
     /// Creates the webhook subscribed to the user events and returns (id, signing secret).
-    public func installWebhook(endpoint: String) async throws -> (id: String, secret: String) {
-        try await installWebhook(endpoint: endpoint, name: "usersync users")
+    public func installWebhook(endpoint: String, rotate: Bool) async throws -> (id: String, secret: String) {
+        try await installWebhook(endpoint: endpoint, name: "usersync users", rotate: rotate)
     }
 
     /// Idempotent, as reference §7 describes: the account's webhooks named `name` with this
-    /// endpoint are looked up; the first is realigned (PUT) and its secret reset (a rotation:
-    /// the old one keeps verifying here for the overlap), any others are deleted; with none,
-    /// one is created (POST) and its secret read. Re-running never leaves a second webhook
-    /// delivering every event.
-    public func installWebhook(endpoint: String, name: String) async throws -> (id: String, secret: String) {
+    /// endpoint are looked up; the first is realigned (PUT) and its secret read again, or
+    /// reset with `rotate` (the old one keeps verifying here for the overlap); any others are
+    /// deleted; with none, one is created (POST) and its secret read. Re-running never
+    /// leaves a second webhook delivering every event, nor, without `rotate`, an instance
+    /// that did not run it with a secret it does not know.
+    public func installWebhook(endpoint: String, name: String, rotate: Bool) async throws -> (id: String, secret: String) {
         let subs = ZendeskEventTypes.subscribed.map { JSONWriter.quote($0) }.joined(separator: ",")
         let body = Array("""
         {"webhook":{"name":\(JSONWriter.quote(name)),"status":"active","endpoint":\(JSONWriter.quote(endpoint)),\
@@ -47,7 +48,7 @@ extension ZendeskClient {
         for duplicate in existing.dropFirst() {
             _ = try await call("\(base)/\(duplicate)", method: "DELETE", what: "delete duplicate webhook", passing: [404]) { _ in () }
         }
-        return (keep, try await signingSecret(keep, reset: true))
+        return (keep, try await signingSecret(keep, reset: rotate))
     }
 
     /// The account's webhooks whose name contains `name`: (id, name, endpoint), every page.
