@@ -52,6 +52,8 @@ enum Socket {
     /// address. The loops' listeners share their port through SO_REUSEPORT, which would
     /// as gladly share it with a second `serve` started on the same address, the kernel
     /// then splitting connections between the two; a probe bound without it fails instead.
+    /// (Two processes starting in the same instant can both pass the probe: the check is
+    /// for the common mistake, not a lock.)
     static func ensureUnused(host: String, port: Int) throws {
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
         guard fd >= 0 else { throw errorText("socket") }

@@ -38,9 +38,15 @@ final class Scheduler: @unchecked Sendable {
     let firstRetry: Int64
     let maxRetry: Int64 = 3600
 
+    /// Whether the source authenticates with a stored OAuth token, whose arrival ends a
+    /// retry wait (other sources are not polled while they wait).
+    let watchesToken: Bool
+
     init(tenant: String, source: SourceKind, directory: TenantDirectory, schedule: ReconcileSchedule, runNow: Bool,
-         retryAfter: Int64 = 60, log: Log, metrics: Metrics, makeReconciler: @escaping @Sendable () -> Reconciler) {
+         retryAfter: Int64 = 60, watchesToken: Bool = false, log: Log, metrics: Metrics,
+         makeReconciler: @escaping @Sendable () -> Reconciler) {
         self.firstRetry = retryAfter
+        self.watchesToken = watchesToken
         self.tenant = tenant
         self.source = source
         self.label = "\(tenant)/\(source.rawValue)"
@@ -139,8 +145,8 @@ final class Scheduler: @unchecked Sendable {
                 // A failed full run: retried with backoff, incremental passes paused meanwhile;
                 // at once when a new token was stored since (`connect` run from the CLI).
                 next = at
-                wakeBy = min(at, now + 5)
-                if now >= at || tokenChanged(since: tokenAtFailure) { due = (true, false) }
+                if watchesToken { wakeBy = min(at, now + 5) }
+                if now >= at || (watchesToken && tokenChanged(since: tokenAtFailure)) { due = (true, false) }
             } else if runNow || lastCompleteFull == nil {
                 due = (true, false)
             } else {

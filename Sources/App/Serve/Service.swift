@@ -236,7 +236,10 @@ final class Service: @unchecked Sendable {
                                              log: log, metrics: metrics)
         }
         for (id, r) in current where next[id] == nil { stale.append(r) }
-        for r in stale { r.stop() }
+        // Together, each on a thread of its own: a scheduler may take up to 10 s to stop, and
+        // a reload that rebuilds every tenant must not add those up (webhooks meanwhile get 503).
+        let stopping = stale.map { r in BlockingThread.spawn { r.stop() } }
+        for done in stopping { done.wait() }
         lock.withLock {
             runtimes = next
             tokens = resolved
