@@ -90,7 +90,9 @@ struct ZendeskAPI {
         router.on("GET", "/api/v2/incremental/users/cursor.json") { req, res in self.guarded(req, res, page: nil) { self.incremental(req) } }
         router.on("POST", "/api/v2/webhooks") { req, res in self.guarded(req, res, page: nil) { self.createWebhook(req) } }
         router.on("GET", "/api/v2/webhooks/{id}/signing_secret") { req, res in self.guarded(req, res, page: nil) { self.signingSecret(req) } }
-        router.on("POST", "/api/v2/webhooks/{id}/signing_secret") { req, res in self.guarded(req, res, page: nil) { self.resetSecret(req) } }
+        router.on("POST", "/api/v2/webhooks/{id}/signing_secret") { req, res in
+            self.guarded(req, res, page: nil) { self.resetSecret(req) }
+        }
         router.on("GET", "/api/v2/webhooks") { req, res in self.guarded(req, res, page: nil) { self.listWebhooks(req) } }
         router.on("PUT", "/api/v2/webhooks/{id}") { req, res in self.guarded(req, res, page: nil) { self.updateWebhook(req) } }
         router.on("DELETE", "/api/v2/webhooks/{id}") { req, res in self.guarded(req, res, page: nil) { self.deleteWebhook(req) } }
@@ -241,7 +243,9 @@ struct ZendeskAPI {
     private func listWebhooks(_ req: HTTPRequest) -> HTTPResponse {
         let needle = req.head.queryValue("filter[name_contains]")?.lowercased()
         let hooks = pusher.all.filter { needle == nil || $0.name.lowercased().contains(needle!) }
-        let items = hooks.map { "{\"id\":\"\($0.id)\",\"name\":\(JSONWriter.quote($0.name)),\"status\":\"active\",\"endpoint\":\(JSONWriter.quote($0.url))}" }
+        let items = hooks.map {
+            "{\"id\":\"\($0.id)\",\"name\":\(JSONWriter.quote($0.name)),\"status\":\"active\",\"endpoint\":\(JSONWriter.quote($0.url))}"
+        }
         return .json(200, "{\"webhooks\":[\(items.joined(separator: ","))],\"meta\":{\"has_more\":false,\"after_cursor\":null}}")
     }
 
@@ -264,7 +268,9 @@ struct ZendeskAPI {
 
     private func resetSecret(_ req: HTTPRequest) -> HTTPResponse {
         let secret = Base64.encode((0..<32).map { _ in UInt8.random(in: 0...255) })
-        guard pusher.update(req.parameters["id"] ?? "", { $0.secret = secret }) != nil else { return .json(404, #"{"error":"RecordNotFound"}"#) }
+        guard pusher.update(req.parameters["id"] ?? "", { $0.secret = secret }) != nil else {
+            return .json(404, #"{"error":"RecordNotFound"}"#)
+        }
         stats.bump("webhook_secrets_reset")
         return .json(201, "{\"signing_secret\":{\"algorithm\":\"SHA256\",\"secret\":\(JSONWriter.quote(secret))}}")
     }

@@ -58,7 +58,9 @@ struct TenantStatus {
                 })),
                 ("held_deactivations", .array(held.map { .object([("user_id", .int($0.userID)), ("source_user_id", .string($0.sourceUserID)), ("reason", .string($0.reason)), ("run_id", .int($0.runID))]) })),
             ]))
-            lines.append("  \(source.rawValue): \(enabled ? "enabled" : "disabled"), auth \(state.authBroken ? "BROKEN (\(state.authError ?? "?"))" : authText), last event \(state.lastEventAt ?? "never"), backlog \(backlog.pending), failed \(backlog.failed)")
+            let authLine = state.authBroken ? "BROKEN (\(state.authError ?? "?"))" : authText
+            lines.append("  \(source.rawValue): \(enabled ? "enabled" : "disabled"), auth \(authLine), "
+                         + "last event \(state.lastEventAt ?? "never"), backlog \(backlog.pending), failed \(backlog.failed)")
             if let r = last {
                 let c = r.counts
                 lines.append("    last run #\(r.id) \(r.kind.rawValue) \(r.outcome.rawValue) \(r.startedAt)\(r.error.map { ": \($0)" } ?? "")")

@@ -85,7 +85,9 @@ struct OAuthRoutes {
                 let factory = SourceFactory(log: { _ in })
                 let oauth = try factory.oauth(kind, tenant: rt.config, redirect: redirect ?? OAuthFlow.redirect(rt.config, kind, config))
                 let tokens = try await oauth.exchange(code: code, verifier: verifier)
-                do { try await OAuthFlow.refuseForeign(tokens, desk: desk, tenant: rt.config, directory: rt.directory) } catch let e as OperationalError {
+                do {
+                    try await OAuthFlow.refuseForeign(tokens, desk: desk, tenant: rt.config, directory: rt.directory)
+                } catch let e as OperationalError {
                     service.log.warn("oauth connection refused", ["tenant": rt.config.id, "source": kind.rawValue, "error": "\(e)"])
                     return res.send(.error(400, "\(e)"))
                 }

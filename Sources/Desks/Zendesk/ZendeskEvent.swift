@@ -80,7 +80,8 @@ public struct ZendeskEvent: Sendable, Equatable {
                     if key == "id" { id = try r.readScalarText() }
                     else if key == "type" { type = try r.readOptionalString() }
                     else if key == "time" {
-                        if whole { time = try r.readOptionalString().flatMap { Timestamp(iso8601: $0) } } else { try skipOptionalString(&r) }
+                        if !whole { return try skipOptionalString(&r) }
+                        time = try r.readOptionalString().flatMap { Timestamp(iso8601: $0) }
                     } else if key == "subject" { subject = try r.readOptionalString() }
                     else if key == "detail" {
                         guard try r.peek() == .object else { return try r.skipValue() }
