@@ -49,6 +49,12 @@ public enum SourceAuth: Sendable, Equatable {
     /// `{"type": "oauth", "client_id", "client_secret_env"|"_file", "redirect_url", "scope"}`.
     case oauth(clientID: String, clientSecret: SecretRef, redirectURL: String?, scope: String?)
 
+    /// Whether usersync holds a token it obtained itself (`connect`), not one configured.
+    public var isOAuth: Bool {
+        if case .oauth = self { return true }
+        return false
+    }
+
     public var type: String {
         switch self {
         case .apiToken: "api_token"

@@ -129,18 +129,30 @@ extension ServeTests {
             #expect(try e.h.eventually(10) { try e.h.directory("oauth-co").users().count > 0 })
         }
 
+        /// Runs `usersync zendesk connect ARGS` for oauth-co and returns what it printed.
+        static func connect(_ e: Edge, _ arguments: [String]) throws -> (status: Int32, log: String) {
+            let cli = try ChildProcess(Products.path("usersync"),
+                                       ["--config", e.h.config, "zendesk", "connect", "--tenant", "oauth-co"] + arguments, waitFor: nil)
+            cli.process.waitUntilExit()
+            return (cli.process.terminationStatus, cli.log)
+        }
+
+        /// Begins a connection on the command line with `--redirect-url own`, lets the
+        /// simulator allow it, and returns the authorization URL and where it sent the admin.
+        static func authorizeFromCommandLine(_ e: Edge, redirect own: String) throws -> (authorize: String, back: String) {
+            let printed = try connect(e, ["--redirect-url", own]).log
+            let authorize = printed.split(separator: "\n").map { $0.trimmingCharacters(in: .whitespaces) }
+                .first { $0.hasPrefix(e.h.sim.baseURL + "/oauth/authorizations/new?") } ?? ""
+            return (authorize, try e.h.http.perform(ClientRequest(url: authorize)).header("location") ?? "")
+        }
+
         /// `connect --redirect-url` begun on the command line and finished by `serve`'s
         /// callback: the token request repeats the redirect the authorization asked for.
         @Test func theCallbackExchangesWithTheRedirectTheAuthorizationUsed() throws {
             let e = try Edge()
             let own = "http://localhost:9/oauth/zendesk/callback"
-            let cli = try ChildProcess(Products.path("usersync"), ["--config", e.h.config, "zendesk", "connect", "--tenant", "oauth-co",
-                                                                    "--redirect-url", own], waitFor: nil)
-            cli.process.waitUntilExit()
-            let authorize = cli.log.split(separator: "\n").map { $0.trimmingCharacters(in: .whitespaces) }
-                .first { $0.hasPrefix(e.h.sim.baseURL + "/oauth/authorizations/new?") } ?? ""
+            let (authorize, back) = try Self.authorizeFromCommandLine(e, redirect: own)
             #expect(Self.query(authorize, "redirect_uri") == own)
-            let back = try e.h.http.perform(ClientRequest(url: authorize)).header("location") ?? ""
             let code = Self.query(back, "code") ?? "", state = Self.query(back, "state") ?? ""
             let connected = try e.get(e.admin, "/oauth/zendesk/callback?code=\(code)&state=\(state)")
             #expect(connected.status == 200, "\(String(decoding: connected.body, as: UTF8.self))")
@@ -151,18 +163,9 @@ extension ServeTests {
         @Test func connectingFromTheCommandLineStartsTheImportSoon() throws {
             let e = try Edge(oauthEnabled: true)
             #expect(try e.h.eventually { try e.h.directory("oauth-co").runs().contains { $0.outcome == .failed } })
-            let own = "http://localhost:9/oauth/zendesk/callback"
-            let begin = try ChildProcess(Products.path("usersync"), ["--config", e.h.config, "zendesk", "connect", "--tenant", "oauth-co",
-                                                                      "--redirect-url", own], waitFor: nil)
-            begin.process.waitUntilExit()
-            let authorize = begin.log.split(separator: "\n").map { $0.trimmingCharacters(in: .whitespaces) }
-                .first { $0.hasPrefix(e.h.sim.baseURL + "/oauth/authorizations/new?") } ?? ""
-            let back = try e.h.http.perform(ClientRequest(url: authorize)).header("location") ?? ""
-            let code = Self.query(back, "code") ?? ""
-            let done = try ChildProcess(Products.path("usersync"), ["--config", e.h.config, "zendesk", "connect", "--tenant", "oauth-co",
-                                                                     "--code", code], waitFor: nil)
-            done.process.waitUntilExit()
-            #expect(done.process.terminationStatus == 0, "\(done.log)")
+            let back = try Self.authorizeFromCommandLine(e, redirect: "http://localhost:9/oauth/zendesk/callback").back
+            let done = try Self.connect(e, ["--code", Self.query(back, "code") ?? ""])
+            #expect(done.status == 0, "\(done.log)")
             #expect(try e.h.eventually(15) { try e.h.directory("oauth-co").users().count > 0 })
         }
 

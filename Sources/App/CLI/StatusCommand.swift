@@ -34,9 +34,8 @@ struct TenantStatus {
         for (source, enabled, auth) in configured {
             let state = try dir.sourceState(source)
             // An OAuth source with no token yet has nothing to be ok or broken about.
-            var oauthPending = false
-            if case .oauth = auth { oauthPending = state.oauthAccessToken == nil && !state.authBroken }
-            let authText = state.authBroken ? "broken" : oauthPending ? "not connected" : "ok"
+            let notConnected = auth.isOAuth && state.oauthAccessToken == nil
+            let authText = state.authBroken ? "broken" : notConnected ? "not connected" : "ok"
             let runs = try dir.runs(source: source, limit: 20)
             let last = runs.first
             let lastSuccess = runs.first { $0.outcome == .completed && $0.kind == .full }

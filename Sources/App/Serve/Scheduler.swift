@@ -119,7 +119,7 @@ final class Scheduler: @unchecked Sendable {
 
     private func loop() async {
         var retryAt = pendingRetry()
-        var tokenAtFailure = storedToken()
+        var tokenAtFailure = watchesToken ? storedToken() : nil
         while !isStopped {
             let now = Int64(Date().timeIntervalSince1970)
             let runs = (try? directory.runs(source: source, limit: 50)) ?? []
@@ -180,7 +180,7 @@ final class Scheduler: @unchecked Sendable {
                 let delay = report.refusedBy != nil ? firstRetry : min(maxRetry, firstRetry << Int64(min(failures, 12)))
                 if report.refusedBy == nil { failures += 1 }
                 retryAt = Int64(Date().timeIntervalSince1970) + delay
-                tokenAtFailure = storedToken()
+                if watchesToken { tokenAtFailure = storedToken() }
                 log.info("full run will be retried", ["tenant": tenant, "source": source.rawValue, "in_seconds": String(delay)])
             } else {
                 failures = 0

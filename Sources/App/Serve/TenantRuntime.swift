@@ -158,10 +158,9 @@ final class TenantRuntime: @unchecked Sendable {
         writer.onStored(kind) { applier.wake() }
         var scheduler: Scheduler?
         if let client {
-            var oauth = false
-            if case .oauth = section.auth { oauth = true }
             scheduler = Scheduler(tenant: t.id, source: kind, directory: directory, schedule: section.reconcile, runNow: runNow,
-                                  retryAfter: Int64(section.reconcile.retry), watchesToken: oauth, log: log, metrics: metrics) {
+                                  retryAfter: Int64(section.reconcile.retry), watchesToken: section.auth.isOAuth,
+                                  log: log, metrics: metrics) {
                 Reconciler(directory: directory, source: client, settings: section.settings, licenceLimit: t.licenceLimit,
                            maxDeactivations: section.maxDeactivations)
             }
