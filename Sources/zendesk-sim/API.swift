@@ -87,9 +87,13 @@ struct ZendeskAPI {
         router.on("GET", "/api/v2/users/{id}") { req, res in self.guarded(req, res, page: nil) { self.showUser(req) } }
         router.on("GET", "/api/v2/custom_roles") { req, res in self.guarded(req, res, page: nil) { self.customRoles() } }
         router.on("GET", "/api/v2/custom_roles.json") { req, res in self.guarded(req, res, page: nil) { self.customRoles() } }
-        router.on("GET", "/api/v2/incremental/users/cursor.json") { req, res in self.guarded(req, res, page: nil) { self.incremental(req) } }
+        router.on("GET", "/api/v2/incremental/users/cursor.json") { req, res in
+            self.guarded(req, res, page: nil) { self.incremental(req) }
+        }
         router.on("POST", "/api/v2/webhooks") { req, res in self.guarded(req, res, page: nil) { self.createWebhook(req) } }
-        router.on("GET", "/api/v2/webhooks/{id}/signing_secret") { req, res in self.guarded(req, res, page: nil) { self.signingSecret(req) } }
+        router.on("GET", "/api/v2/webhooks/{id}/signing_secret") { req, res in
+            self.guarded(req, res, page: nil) { self.signingSecret(req) }
+        }
         router.on("POST", "/api/v2/webhooks/{id}/signing_secret") { req, res in
             self.guarded(req, res, page: nil) { self.resetSecret(req) }
         }
@@ -174,15 +178,19 @@ struct ZendeskAPI {
         }
         var body = Array("{\"users\":".utf8)
         body.append(contentsOf: page.json)
-        body.append(contentsOf: Array(",\"meta\":{\"has_more\":\(page.more),\"after_cursor\":\(cursor.map { "\"\($0)\"" } ?? "null"),\"before_cursor\":null},\"links\":{\"next\":\(next),\"prev\":null}}".utf8))
+        let afterText = cursor.map { "\"\($0)\"" } ?? "null"
+        body.append(contentsOf: Array(",\"meta\":{\"has_more\":\(page.more),\"after_cursor\":\(afterText),\"before_cursor\":null},".utf8))
+        body.append(contentsOf: Array("\"links\":{\"next\":\(next),\"prev\":null}}".utf8))
         stats.bump("list_pages")
-        return HTTPResponse(status: 200, headers: [("Content-Type", "application/json; charset=utf-8"), ("X-Rate-Limit", "700"), ("X-Rate-Limit-Remaining", "699")], body: body)
+        return HTTPResponse(status: 200, headers: [("Content-Type", "application/json; charset=utf-8"), ("X-Rate-Limit", "700"),
+                                                   ("X-Rate-Limit-Remaining", "699")], body: body)
     }
 
     private func showUser(_ req: HTTPRequest) -> HTTPResponse {
         stats.bump("show_user")
         if faults.isProxy404(req.parameters["id"] ?? "") {
-            return HTTPResponse(status: 404, headers: [("Content-Type", "text/html")], body: Array("<html><body>404 Not Found (nginx)</body></html>".utf8))
+            return HTTPResponse(status: 404, headers: [("Content-Type", "text/html")],
+                                body: Array("<html><body>404 Not Found (nginx)</body></html>".utf8))
         }
         let raw = (req.parameters["id"] ?? "").replacingOccurrences(of: ".json", with: "")
         guard let id = Int64(raw), let u = population.user(id) else {
@@ -193,7 +201,10 @@ struct ZendeskAPI {
     }
 
     private func customRoles() -> HTTPResponse {
-        let items = population.roles.map { "{\"id\":\($0.id),\"name\":\(JSONWriter.quote($0.name)),\"description\":\"\",\"role_type\":0,\"team_member_count\":0,\"configuration\":{}}" }
+        let items = population.roles.map {
+            "{\"id\":\($0.id),\"name\":\(JSONWriter.quote($0.name)),\"description\":\"\",\"role_type\":0,"
+                + "\"team_member_count\":0,\"configuration\":{}}"
+        }
         return .json(200, "{\"custom_roles\":[\(items.joined(separator: ","))]}")
     }
 
@@ -219,7 +230,9 @@ struct ZendeskAPI {
         let cursor = "\(last.0)_\(last.1)"
         var body = Array("{\"users\":".utf8)
         body.append(contentsOf: page.json)
-        body.append(contentsOf: Array(",\"after_cursor\":\"\(cursor)\",\"after_url\":\"\(base(req))/api/v2/incremental/users/cursor.json?cursor=\(cursor)\",\"before_cursor\":null,\"before_url\":null,\"end_of_stream\":\(page.end)}".utf8))
+        let afterURL = "\(base(req))/api/v2/incremental/users/cursor.json?cursor=\(cursor)"
+        body.append(contentsOf: Array(",\"after_cursor\":\"\(cursor)\",\"after_url\":\"\(afterURL)\",".utf8))
+        body.append(contentsOf: Array("\"before_cursor\":null,\"before_url\":null,\"end_of_stream\":\(page.end)}".utf8))
         return HTTPResponse(status: 200, headers: [("Content-Type", "application/json; charset=utf-8")], body: body)
     }
 
@@ -236,7 +249,10 @@ struct ZendeskAPI {
         let secret = Base64.encode((0..<32).map { _ in UInt8.random(in: 0...255) })
         pusher.register(.init(id: id, url: endpoint, secret: secret, name: w["name"] as? String ?? ""), replacingURL: false)
         stats.bump("webhooks_created")
-        return .json(201, "{\"webhook\":{\"id\":\"\(id)\",\"name\":\(JSONWriter.quote(w["name"] as? String ?? "")),\"status\":\"active\",\"endpoint\":\(JSONWriter.quote(endpoint)),\"http_method\":\"POST\",\"request_format\":\"json\",\"subscriptions\":[\(subs.map { JSONWriter.quote($0) }.joined(separator: ","))]}}")
+        let name = JSONWriter.quote(w["name"] as? String ?? ""), list = subs.map { JSONWriter.quote($0) }.joined(separator: ",")
+        return .json(201, "{\"webhook\":{\"id\":\"\(id)\",\"name\":\(name),\"status\":\"active\","
+            + "\"endpoint\":\(JSONWriter.quote(endpoint)),\"http_method\":\"POST\",\"request_format\":\"json\","
+            + "\"subscriptions\":[\(list)]}}")
     }
 
     /// `filter[name_contains]` only; one page (the simulator's accounts hold a few).
@@ -293,6 +309,7 @@ struct ZendeskAPI {
             return .json(400, #"{"error":"invalid_grant","error_description":"The provided authorization grant is invalid"}"#)
         }
         stats.bump("oauth_grants")
-        return .json(200, "{\"access_token\":\"\(access)\",\"token_type\":\"bearer\",\"scope\":\"read webhooks:write\",\"refresh_token\":\"\(refresh)\",\"expires_in\":1800,\"refresh_token_expires_in\":2592000}")
+        return .json(200, "{\"access_token\":\"\(access)\",\"token_type\":\"bearer\",\"scope\":\"read webhooks:write\","
+            + "\"refresh_token\":\"\(refresh)\",\"expires_in\":1800,\"refresh_token_expires_in\":2592000}")
     }
 }

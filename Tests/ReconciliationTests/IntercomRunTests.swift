@@ -120,16 +120,28 @@ final class DeskHarness: @unchecked Sendable {
         #expect(try h.user(.zendesk, annZ)?.user.status == .active)
     }
 
-    @Test func intercomConnectExchangesTheCodeAndRecordsTheWorkspace() async throws {
-        let secrets = TemporaryFolder()
+    /// A harness whose Intercom section authenticates with OAuth (the simulator's client).
+    func oauthHarness(_ secrets: TemporaryFolder, intercomArguments: [String] = []) throws -> DeskHarness {
         let secret = try secrets.write("client-secret", IntercomSimulator.clientSecret)
-        let h = try DeskHarness(auth: #"{"type": "oauth", "client_id": "\#(IntercomSimulator.clientID)", "client_secret_file": "\#(secret)", "redirect_url": "http://127.0.0.1:9/cb"}"#)
+        let auth = #"{"type": "oauth", "client_id": "\#(IntercomSimulator.clientID)", "client_secret_file": "\#(secret)", "#
+            + #""redirect_url": "http://127.0.0.1:9/cb"}"#
+        return try DeskHarness(auth: auth, intercomArguments: intercomArguments)
+    }
+
+    /// `intercom connect`, then the simulator's Allow: the code it sends back.
+    func authorizationCode(_ h: DeskHarness) async throws -> String {
         let begin = await h.cli("intercom", "connect")
         #expect(begin.code == 0, "\(begin.err)")
-        let url = try #require(begin.out.split(separator: "\n").map { $0.trimmingCharacters(in: .whitespaces) }.first { $0.hasPrefix("http") })
+        let lines = begin.out.split(separator: "\n").map { $0.trimmingCharacters(in: .whitespaces) }
+        let url = try #require(lines.first { $0.hasPrefix("http") })
         let location = try #require(try h.intercom.http.perform(ClientRequest(url: url)).header("location"))
-        let code = try #require(URLComponents(string: location)?.queryItems?.first { $0.name == "code" }?.value)
-        let done = await h.cli("intercom", "connect", "--code", code)
+        return try #require(URLComponents(string: location)?.queryItems?.first { $0.name == "code" }?.value)
+    }
+
+    @Test func intercomConnectExchangesTheCodeAndRecordsTheWorkspace() async throws {
+        let secrets = TemporaryFolder()
+        let h = try oauthHarness(secrets)
+        let done = await h.cli("intercom", "connect", "--code", try await authorizationCode(h))
         #expect(done.code == 0, "\(done.out) \(done.err)")
         let state = try h.directory().sourceState(.intercom)
         #expect(state.oauthAccessToken != nil && state.oauthExpiresAt == nil)
@@ -142,14 +154,8 @@ final class DeskHarness: @unchecked Sendable {
     /// its listing would import that workspace's teammates.
     @Test func intercomConnectRefusesAnotherWorkspace() async throws {
         let secrets = TemporaryFolder()
-        let secret = try secrets.write("client-secret", IntercomSimulator.clientSecret)
-        let h = try DeskHarness(auth: #"{"type": "oauth", "client_id": "\#(IntercomSimulator.clientID)", "client_secret_file": "\#(secret)", "redirect_url": "http://127.0.0.1:9/cb"}"#,
-                                intercomArguments: ["--app-id", "otherws99"])
-        let begin = await h.cli("intercom", "connect")
-        let url = try #require(begin.out.split(separator: "\n").map { $0.trimmingCharacters(in: .whitespaces) }.first { $0.hasPrefix("http") })
-        let location = try #require(try h.intercom.http.perform(ClientRequest(url: url)).header("location"))
-        let code = try #require(URLComponents(string: location)?.queryItems?.first { $0.name == "code" }?.value)
-        let done = await h.cli("intercom", "connect", "--code", code)
+        let h = try oauthHarness(secrets, intercomArguments: ["--app-id", "otherws99"])
+        let done = await h.cli("intercom", "connect", "--code", try await authorizationCode(h))
         #expect(done.code == 1)
         #expect(done.err.contains("workspace 'otherws99', not the configured app_id 'abcenergy01'"), "\(done.err)")
         let state = try h.directory().sourceState(.intercom)

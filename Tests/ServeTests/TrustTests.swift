@@ -62,7 +62,8 @@ extension ServeTests {
     @Test func aFetchingEventDoesNotWaitBehindARunsPageInFlight() throws {
         let h = try ServeHarness()
         try h.waitForImport()
-        let created = try h.sim.control("/_sim/users", #"{"id": 6596848315977, "name": "Newcomer", "email": "new@abc-energy.example", "silent": true}"#)
+        let newcomer = #"{"id": 6596848315977, "name": "Newcomer", "email": "new@abc-energy.example", "silent": true}"#
+        let created = try h.sim.control("/_sim/users", newcomer)
         #expect(created.status == 201)
         try h.sim.control("/_sim/faults", #"{"list_delay_ms": 8000}"#)
         let pages = try h.simStats()["list_pages"] ?? 0

@@ -42,11 +42,15 @@ import Webhooks
         let eventFields = ["current", "previous", "other"]
         let base: [String: String] = ["id": #""ev-1""#, "type": #""zen:event-type:user.name_changed""#,
                                       "time": #""2026-11-26T10:00:05Z""#, "subject": #""zen:user:42""#]
-        func body(_ top: [String: String], detail: [String: String] = ["id": #""42""#], event: [String: String] = ["current": #""A""#]) -> String {
-            var pairs = top.sorted { $0.key < $1.key }.map { "\"\($0.key)\":\($0.value)" }
-            if top["detail"] == nil { pairs.append(#""detail":{"# + detail.sorted { $0.key < $1.key }.map { "\"\($0.key)\":\($0.value)" }.joined(separator: ",") + "}") }
-            if top["event"] == nil { pairs.append(#""event":{"# + event.sorted { $0.key < $1.key }.map { "\"\($0.key)\":\($0.value)" }.joined(separator: ",") + "}") }
-            return "{" + pairs.joined(separator: ",") + "}"
+        func object(_ fields: [String: String]) -> String {
+            "{" + fields.sorted { $0.key < $1.key }.map { "\"\($0.key)\":\($0.value)" }.joined(separator: ",") + "}"
+        }
+        func body(_ top: [String: String], detail: [String: String] = ["id": #""42""#],
+                  event: [String: String] = ["current": #""A""#]) -> String {
+            var all = top
+            if top["detail"] == nil { all["detail"] = object(detail) }
+            if top["event"] == nil { all["event"] = object(event) }
+            return object(all)
         }
         var bodies: [String] = []
         for v in values {

@@ -31,7 +31,8 @@ struct Context {
     mutating func tenant() throws -> TenantConfig {
         if let id = args.value("--tenant") { return try lookup(id) }
         guard config.tenants.count == 1 else {
-            throw UsageError("--tenant is required: the config has \(config.tenants.count) tenants (\(config.tenants.map(\.id).joined(separator: ", ")))")
+            let ids = config.tenants.map(\.id).joined(separator: ", ")
+            throw UsageError("--tenant is required: the config has \(config.tenants.count) tenants (\(ids))")
         }
         return config.tenants[0]
     }

@@ -34,9 +34,12 @@ enum DeskCommands {
                 let tokens = try await exchanger.exchange(code: code, verifier: verifier)
                 try await OAuthFlow.refuseForeign(tokens, desk: desk, tenant: tenant, directory: directory)
                 try OAuthFlow.store(tokens, source: desk.kind, in: directory)
-                let expiry = tokens.expiresAt.map { "token expires at \(Date(timeIntervalSince1970: TimeInterval($0)))" } ?? "token does not expire"
+                let expiry = tokens.expiresAt.map { "token expires at \(Date(timeIntervalSince1970: TimeInterval($0)))" }
+                    ?? "token does not expire"
                 console.print("tenant \(tenant.id): connected to \(desk.title) (\(expiry))")
-                if let account = try await recordAccount(desk, tenant, directory, factory) { console.print("tenant \(tenant.id): \(account)") }
+                if let account = try await recordAccount(desk, tenant, directory, factory) {
+                    console.print("tenant \(tenant.id): \(account)")
+                }
             } else {
                 let url = try OAuthFlow.begin(oauth, source: desk.kind, directory: directory)
                 console.print("Open this URL as a \(desk.title) admin and click Allow:\n\n  \(url)\n")

@@ -29,7 +29,8 @@ struct TenantStatus {
         let counts = try dir.statusCounts()
         let conflicts = try dir.conflicts()
         var sources: [JSONText] = []
-        var lines = ["tenant \(t.id): seats \(counts[.active] ?? 0)/\(t.licenceLimit) active; pending \(counts[.pending] ?? 0); deactivated \(counts[.deactivated] ?? 0)"]
+        var lines = ["tenant \(t.id): seats \(counts[.active] ?? 0)/\(t.licenceLimit) active; "
+                     + "pending \(counts[.pending] ?? 0); deactivated \(counts[.deactivated] ?? 0)"]
         let configured = t.sources.map { ($0.kind, $0.enabled, $0.auth) }
         for (source, enabled, auth) in configured {
             let state = try dir.sourceState(source)
@@ -47,7 +48,8 @@ struct TenantStatus {
             sources.append(.object([
                 ("source", .string(source.rawValue)), ("enabled", .bool(enabled)),
                 ("auth", .string(authText)), ("auth_error", .string(state.authError)),
-                ("account", .string(state.accountID)), ("last_event_at", .string(state.lastEventAt)), ("backlog", .int(backlog.pending)), ("failed_events", .int(backlog.failed)),
+                ("account", .string(state.accountID)), ("last_event_at", .string(state.lastEventAt)),
+                ("backlog", .int(backlog.pending)), ("failed_events", .int(backlog.failed)),
                 ("last_run", Render.run(last)), ("last_success_at", .string(lastSuccess?.finishedAt)),
                 ("next_run", nextRunAt.map { .object([("at", .string(Timestamp(nanoseconds: $0 * 1_000_000_000).iso8601)),
                                                             ("kind", .string(state.nextRunKind))]) } ?? .null),
@@ -55,15 +57,21 @@ struct TenantStatus {
                     .object([("source_user_id", .string(c.sourceUserID)), ("kind", .string(c.kind)), ("detail", .string(c.detail)),
                              ("since", .string(c.firstSeen)), ("users", .array(try conflictUsers(c, dir)))])
                 })),
-                ("held_deactivations", .array(held.map { .object([("user_id", .int($0.userID)), ("source_user_id", .string($0.sourceUserID)), ("reason", .string($0.reason)), ("run_id", .int($0.runID))]) })),
+                ("held_deactivations", .array(held.map {
+                    .object([("user_id", .int($0.userID)), ("source_user_id", .string($0.sourceUserID)),
+                             ("reason", .string($0.reason)), ("run_id", .int($0.runID))])
+                })),
             ]))
             let authLine = state.authBroken ? "BROKEN (\(state.authError ?? "?"))" : authText
             lines.append("  \(source.rawValue): \(enabled ? "enabled" : "disabled"), auth \(authLine), "
                          + "last event \(state.lastEventAt ?? "never"), backlog \(backlog.pending), failed \(backlog.failed)")
             if let r = last {
                 let c = r.counts
-                lines.append("    last run #\(r.id) \(r.kind.rawValue) \(r.outcome.rawValue) \(r.startedAt)\(r.error.map { ": \($0)" } ?? "")")
-                lines.append("      fetched \(c.fetched), created \(c.created), linked \(c.linked), renamed \(c.renamed), email changes \(c.emailChanged), deactivated \(c.deactivated), restored \(c.restored), unchanged \(c.unchanged), conflicts \(c.conflicts), held \(c.held)")
+                let note = r.error.map { ": \($0)" } ?? ""
+                lines.append("    last run #\(r.id) \(r.kind.rawValue) \(r.outcome.rawValue) \(r.startedAt)\(note)")
+                lines.append("      fetched \(c.fetched), created \(c.created), linked \(c.linked), renamed \(c.renamed), "
+                             + "email changes \(c.emailChanged), deactivated \(c.deactivated), restored \(c.restored), "
+                             + "unchanged \(c.unchanged), conflicts \(c.conflicts), held \(c.held)")
             } else {
                 lines.append("    no runs yet")
             }
@@ -72,14 +80,17 @@ struct TenantStatus {
             }
             lines.append("    conflicts \(srcConflicts.count), held deactivations \(held.count)")
             for c in srcConflicts.prefix(20) {
-                let names = try c.userIDs.compactMap { try dir.user(id: $0) }.map { "#\($0.user.id) \($0.user.name) <\($0.user.email ?? "-")>" }
-                lines.append("      conflict \(c.sourceUserID): \(c.detail)\(names.isEmpty ? "" : " [" + names.joined(separator: "; ") + "]")")
+                let names = try c.userIDs.compactMap { try dir.user(id: $0) }
+                    .map { "#\($0.user.id) \($0.user.name) <\($0.user.email ?? "-")>" }
+                let who = names.isEmpty ? "" : " [" + names.joined(separator: "; ") + "]"
+                lines.append("      conflict \(c.sourceUserID): \(c.detail)\(who)")
             }
             for h in held.prefix(20) { lines.append("      held: user \(h.userID) (\(h.sourceUserID)): \(h.reason)") }
         }
         let json = JSONText.object([
             ("tenant", .string(t.id)), ("licence_limit", .int(t.licenceLimit)),
-            ("users", .object([("active", .int(counts[.active] ?? 0)), ("pending", .int(counts[.pending] ?? 0)), ("deactivated", .int(counts[.deactivated] ?? 0))])),
+            ("users", .object([("active", .int(counts[.active] ?? 0)), ("pending", .int(counts[.pending] ?? 0)),
+                               ("deactivated", .int(counts[.deactivated] ?? 0))])),
             ("sources", .array(sources)),
         ])
         return TenantStatus(json: json, text: lines.joined(separator: "\n"))
@@ -111,7 +122,8 @@ enum AuditCommand {
         }
         var table = Table(header: ["ID", "AT", "USER", "ACTION", "CAUSE", "CHANGE"])
         for a in rows {
-            table.rows.append([String(a.id), a.at, String(a.userID), a.action, "\(a.causeKind) \(a.cause)", AuditDiff.summary(before: a.before, after: a.after)])
+            table.rows.append([String(a.id), a.at, String(a.userID), a.action, "\(a.causeKind) \(a.cause)",
+                               AuditDiff.summary(before: a.before, after: a.after)])
         }
         ctx.console.print(table.render())
     }
@@ -134,8 +146,9 @@ enum EventCommands {
         for t in tenants {
             for e in try ctx.directory(t).events(status: status, limit: limit) {
                 all.append(.object([("tenant", .string(t.id)), ("seq", .int(e.seq)), ("source", .string(e.source.rawValue)),
-                                    ("event_id", .string(e.eventID)), ("type", .string(e.type)), ("source_user_id", .string(e.sourceUserID)),
-                                    ("status", .string(e.status.rawValue)), ("attempts", .int(e.attempts)), ("received_at", .string(e.receivedAt)),
+                                    ("event_id", .string(e.eventID)), ("type", .string(e.type)),
+                                    ("source_user_id", .string(e.sourceUserID)), ("status", .string(e.status.rawValue)),
+                                    ("attempts", .int(e.attempts)), ("received_at", .string(e.receivedAt)),
                                     ("error", .string(e.lastError))]))
                 table.rows.append([t.id, String(e.seq), e.source.rawValue, e.eventID, e.type, e.sourceUserID ?? "-", e.status.rawValue,
                                    String(e.attempts), e.receivedAt, e.lastError ?? ""])

@@ -24,9 +24,9 @@ enum UserCommands {
                 var table = Table(header: ["ID", "NAME", "EMAIL", "USERNAME", "STATUS", "ORIGIN", "LINKS", "REASON"])
                 for r in users {
                     let u = r.user
+                    let links = r.links.map { "\($0.source.rawValue):\($0.sourceUserID)" }.joined(separator: ",")
                     table.rows.append([String(u.id), u.name, u.email ?? "-", u.username ?? "-", u.status.rawValue, u.origin.rawValue,
-                                       r.links.isEmpty ? "-" : r.links.map { "\($0.source.rawValue):\($0.sourceUserID)" }.joined(separator: ","),
-                                       u.reason ?? ""])
+                                       links.isEmpty ? "-" : links, u.reason ?? ""])
                 }
                 ctx.console.print(table.render())
                 ctx.console.print("\(users.count) user(s)")
@@ -99,7 +99,8 @@ enum AgentCommands {
         case .ambiguous(let users):
             throw OperationalError("ambiguous: local users \(users.map { String($0.id) }.joined(separator: ", ")) all match")
         case .notFound:
-            throw OperationalError("no local user matches \([sid.map { "source id \($0)" }, email.map { "email \($0)" }].compactMap { $0 }.joined(separator: " / "))")
+            let given = [sid.map { "source id \($0)" }, email.map { "email \($0)" }].compactMap { $0 }
+            throw OperationalError("no local user matches \(given.joined(separator: " / "))")
         }
     }
 }

@@ -89,7 +89,8 @@ final class Service: @unchecked Sendable {
             metrics.increment("usersync_http_requests_total", [("route", route), ("method", method), ("status", String(status))])
         }
         let routes = Routes(service: self)
-        let server = HTTPServer(configuration: sc, router: routes.router((adminListenOverride ?? config.adminListen) == nil ? .all : .webhooks), observer: observer)
+        let surface: Routes.Surface = (adminListenOverride ?? config.adminListen) == nil ? .all : .webhooks
+        let server = HTTPServer(configuration: sc, router: routes.router(surface), observer: observer)
         try server.start()
         self.server = server
         var adminAddress = ""
