@@ -78,7 +78,9 @@ extension TenantDirectory {
     public func store(_ events: [NewInboxEvent], within: Double? = nil) throws -> [Bool] {
         guard !events.isEmpty else { return [] }
         return try write(within: within) { db in
-            let now = Clock.nowText()
+            // Milliseconds, as `Clock.nowText()`.
+            let millis = Clock.nowNanoseconds() / 1_000_000 * 1_000_000
+            let now = Timestamp(nanoseconds: millis).iso8601
             var out: [Bool] = []
             out.reserveCapacity(events.count)
             var sources = Set<SourceKind>()
@@ -89,7 +91,8 @@ extension TenantDirectory {
                 out.append(n > 0)
                 sources.insert(e.source)
             }
-            for s in sources { try db.run(Queries.touchLastEvent, s.rawValue, now) }
+            let aSecondBefore = Timestamp(nanoseconds: millis - 1_000_000_000).iso8601
+            for s in sources { try db.run(Queries.touchLastEvent, s.rawValue, now, aSecondBefore) }
             return out
         }
     }

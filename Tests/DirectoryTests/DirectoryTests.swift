@@ -33,6 +33,27 @@ import Testing
         #expect(try dir.integrityCheck() == "ok")
     }
 
+    /// A source's last event time is written at most once a second: a time at least a
+    /// second old is replaced by the next store, a newer one is left as it is.
+    @Test func lastEventTimeIsWrittenAtMostOnceASecond() throws {
+        let dir = try open()
+        let kind = SourceKind.zendesk
+        func event(_ id: String) -> NewInboxEvent {
+            NewInboxEvent(source: .zendesk, eventID: id, type: "t", sourceUserID: nil, body: Array("{}".utf8), ignored: false)
+        }
+        let before = Timestamp(nanoseconds: Int64(Date().timeIntervalSince1970 * 1e9) - 1_000_000).iso8601
+        #expect(try dir.store([event("e1")]) == [true])
+        let first = try #require(try dir.sourceState(kind).lastEventAt)
+        #expect(first >= before)
+        try dir.updateSourceState(kind) { s -> Void in s.lastEventAt = "2020-01-01T00:00:00.000Z" }
+        #expect(try dir.store([event("e2")]) == [true])
+        #expect(try #require(try dir.sourceState(kind).lastEventAt) >= before)
+        // A time ahead of the clock is never a second old: the next store leaves it.
+        try dir.updateSourceState(kind) { s -> Void in s.lastEventAt = "2999-01-01T00:00:00.000Z" }
+        #expect(try dir.store([event("e3")]) == [true])
+        #expect(try dir.sourceState(kind).lastEventAt == "2999-01-01T00:00:00.000Z")
+    }
+
     /// `serve` and a CLI command (or two commands) may open a tenant's new database at
     /// the same moment: each brings the schema up to date, and neither may apply a
     /// migration the other applied ("table inbox already exists").
