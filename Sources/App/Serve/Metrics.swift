@@ -52,11 +52,10 @@ final class Metrics: @unchecked Sendable {
             a.pairs.count == b.pairs.count && zip(a.pairs, b.pairs).allSatisfy { $0.0 == $1.0 && $0.1 == $1.1 }
         }
 
+        /// Values only: a metric's label names are the same in every series, so hashing them
+        /// cost every webhook a dozen string hashes for nothing (equality still compares them).
         func hash(into hasher: inout Hasher) {
-            for (name, value) in pairs {
-                hasher.combine(name)
-                hasher.combine(value)
-            }
+            for (_, value) in pairs { hasher.combine(value) }
         }
 
         var text: String {

@@ -37,16 +37,24 @@ public struct ZendeskEvent: Sendable, Equatable {
 
     /// `user.name_changed` for `zen:event-type:user.name_changed`; nil for other domains.
     public var userEventName: String? {
-        let prefix = "zen:event-type:"
-        guard type.hasPrefix(prefix) else { return nil }
-        let rest = type.dropFirst(prefix.count)
-        return rest.hasPrefix("user.") ? String(rest) : nil
+        guard let name = Self.text(type, after: Self.typePrefix), name.utf8.starts(with: "user.".utf8) else { return nil }
+        return name
+    }
+
+    static let typePrefix = "zen:event-type:"
+
+    /// What follows an ASCII `prefix` in `s`, compared byte for byte: `hasPrefix` and
+    /// `dropFirst(n)` walk grapheme clusters, which cost every stored event about 1,500
+    /// instructions in the applier (callgrind of `serve` under wrk).
+    static func text(_ s: String, after prefix: String) -> String? {
+        guard s.utf8.starts(with: prefix.utf8) else { return nil }
+        return String(Substring(s.utf8.dropFirst(prefix.utf8.count)))
     }
 
     /// The user the event is about: `detail.id`, else the id in `subject` (`zen:user:ID`).
     public var userID: String? {
         if let id = detail.id, !id.isEmpty, id != "0" { return id }
-        if let s = subject, s.hasPrefix("zen:user:") { return String(s.dropFirst("zen:user:".count)) }
+        if let s = subject, let id = Self.text(s, after: "zen:user:") { return id }
         return nil
     }
 

@@ -14,8 +14,8 @@ public enum ZendeskEventInterpreter {
     ]
 
     public static func isHandled(_ type: String) -> Bool {
-        guard type.hasPrefix("zen:event-type:") else { return false }
-        return handled.contains(String(type.dropFirst("zen:event-type:".count)))
+        guard let name = ZendeskEvent.text(type, after: ZendeskEvent.typePrefix) else { return false }
+        return handled.contains(name)
     }
 
     public static func interpret(_ e: ZendeskEvent, snapshot: LinkSnapshot?, identifier: PrimaryIdentifier) -> Interpretation {
