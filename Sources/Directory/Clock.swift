@@ -21,8 +21,10 @@ enum Clock {
     static func nowSeconds() -> Int64 { now().nanoseconds / 1_000_000_000 }
 
     /// Millisecond precision keeps rows readable and still ordered.
-    static func nowText() -> String {
-        let t = now()
-        return Timestamp(nanoseconds: t.nanoseconds / 1_000_000 * 1_000_000).iso8601
+    static func nowText() -> String { nowToTheMillisecond().iso8601 }
+
+    /// The time `nowText()` writes, for a caller that also needs it as a number.
+    static func nowToTheMillisecond() -> Timestamp {
+        Timestamp(nanoseconds: now().nanoseconds / 1_000_000 * 1_000_000)
     }
 }

@@ -78,9 +78,8 @@ extension TenantDirectory {
     public func store(_ events: [NewInboxEvent], within: Double? = nil) throws -> [Bool] {
         guard !events.isEmpty else { return [] }
         return try write(within: within) { db in
-            // Milliseconds, as `Clock.nowText()`.
-            let millis = Clock.nowNanoseconds() / 1_000_000 * 1_000_000
-            let now = Timestamp(nanoseconds: millis).iso8601
+            let stamp = Clock.nowToTheMillisecond()
+            let now = stamp.iso8601
             var out: [Bool] = []
             out.reserveCapacity(events.count)
             var sources = Set<SourceKind>()
@@ -91,7 +90,7 @@ extension TenantDirectory {
                 out.append(n > 0)
                 sources.insert(e.source)
             }
-            let aSecondBefore = Timestamp(nanoseconds: millis - 1_000_000_000).iso8601
+            let aSecondBefore = Timestamp(nanoseconds: stamp.nanoseconds - 1_000_000_000).iso8601
             for s in sources { try db.run(Queries.touchLastEvent, s.rawValue, now, aSecondBefore) }
             return out
         }

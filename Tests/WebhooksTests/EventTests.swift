@@ -120,11 +120,14 @@ import Webhooks
     /// Names and ids are cut after their ASCII prefixes byte for byte; what follows may be
     /// any text, and a prefix that is only similar (case, a combining mark) is no prefix.
     @Test func typeAndSubjectPrefixesAreCutExactly() throws {
-        let bare = try ZendeskEvent.decode(Array(#"{"id":"e","type":"zen:event-type:user.é_changed","subject":"zen:user:7é","detail":{}}"#.utf8))
+        func decode(type: String, subject: String) throws -> ZendeskEvent {
+            try ZendeskEvent.decode(Array(#"{"id":"e","type":"\#(type)","subject":"\#(subject)","detail":{}}"#.utf8))
+        }
+        let bare = try decode(type: "zen:event-type:user.é_changed", subject: "zen:user:7é")
         #expect(bare.userEventName == "user.é_changed" && bare.userID == "7é")
-        let other = try ZendeskEvent.decode(Array(#"{"id":"e","type":"Zen:event-type:user.created","subject":"zen:users:7","detail":{}}"#.utf8))
+        let other = try decode(type: "Zen:event-type:user.created", subject: "zen:users:7")
         #expect(other.userEventName == nil && other.userID == nil)
-        let marked = try ZendeskEvent.decode(Array("{\"id\":\"e\",\"type\":\"zen:event-type\u{301}:user.created\",\"detail\":{}}".utf8))
+        let marked = try decode(type: "zen:event-type\u{301}:user.created", subject: "")
         #expect(marked.userEventName == nil)
         #expect(!ZendeskEventInterpreter.isHandled("zen:event-type:ticket.created"))
         #expect(!ZendeskEventInterpreter.isHandled("zen:event-type:user."))

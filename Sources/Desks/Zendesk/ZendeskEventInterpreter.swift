@@ -62,7 +62,8 @@ public enum ZendeskEventInterpreter {
             return changed { $0.role = role; $0.customRoleID = nil; $0.customRoleName = nil }
         case "user.custom_field_changed":
             if case .userField = identifier { return .fetch(userID: uid) }
-            return snapshot == nil ? .noEffect("user fields do not identify users here") : .noEffect("user fields do not affect the directory")
+            return snapshot == nil ? .noEffect("user fields do not identify users here")
+                                   : .noEffect("user fields do not affect the directory")
         default:
             // created, custom_role_changed, identity_*, external_id_changed, merged: the event
             // lacks what the rules need (name, primary email, role name): read the user.
