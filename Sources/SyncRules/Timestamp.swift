@@ -81,24 +81,43 @@ public struct Timestamp: Sendable, Hashable, Comparable, CustomStringConvertible
     }
 
     /// Canonical UTC text with as many fractional digits as needed (none for whole seconds).
+    /// Written digit by digit into one buffer: interpolating padded pieces cost about 20,000
+    /// instructions a call (callgrind of `serve`: the inbox writes two a commit).
     public var iso8601: String {
         let secs = seconds
-        let frac = nanoseconds - secs * 1_000_000_000
+        var frac = nanoseconds - secs * 1_000_000_000
         var days = secs / 86_400
         var rem = secs - days * 86_400
         if rem < 0 { rem += 86_400; days -= 1 }
         let (y, m, d) = Timestamp.civilFromDays(days)
-        func pad(_ v: Int64, _ w: Int) -> String {
-            let s = String(v)
-            return String(repeating: "0", count: max(0, w - s.count)) + s
+        var out: [UInt8] = []
+        out.reserveCapacity(32)
+        func digits(_ v: Int64, _ width: Int) {
+            var v = v
+            if v < 0 {
+                out.append(UInt8(ascii: "-"))
+                v = -v
+            }
+            var count = 1
+            var scale: Int64 = 1
+            while v / scale >= 10 { scale *= 10; count += 1 }
+            for _ in count..<max(count, width) { out.append(UInt8(ascii: "0")) }
+            while scale > 0 {
+                out.append(UInt8(ascii: "0") + UInt8(v / scale % 10))
+                scale /= 10
+            }
         }
-        var out = "\(pad(y, 4))-\(pad(m, 2))-\(pad(d, 2))T\(pad(rem / 3600, 2)):\(pad(rem / 60 % 60, 2)):\(pad(rem % 60, 2))"
+        digits(y, 4); out.append(UInt8(ascii: "-")); digits(m, 2); out.append(UInt8(ascii: "-")); digits(d, 2)
+        out.append(UInt8(ascii: "T")); digits(rem / 3600, 2); out.append(UInt8(ascii: ":"))
+        digits(rem / 60 % 60, 2); out.append(UInt8(ascii: ":")); digits(rem % 60, 2)
         if frac != 0 {
-            var f = pad(frac, 9)
-            while f.hasSuffix("0") { f.removeLast() }
-            out += "." + f
+            var width = 9
+            while frac % 10 == 0 { frac /= 10; width -= 1 }
+            out.append(UInt8(ascii: "."))
+            digits(frac, width)
         }
-        return out + "Z"
+        out.append(UInt8(ascii: "Z"))
+        return String(decoding: out, as: UTF8.self)
     }
 
     public var description: String { iso8601 }

@@ -1,3 +1,4 @@
+import Glibc
 import SyncRules
 import Testing
 
@@ -263,5 +264,33 @@ import Testing
         let t = Timestamp(iso8601: "2026-11-26T10:00:00.123456789Z")!
         #expect(t.iso8601 == "2026-11-26T10:00:00.123456789Z")
         #expect(Timestamp(iso8601: t.iso8601) == t)
+    }
+
+    /// The canonical text, written digit by digit, against the C library's calendar fields
+    /// padded the way the text used to be built, across the range a timestamp holds.
+    @Test func canonicalTextMatchesPaddedFields() {
+        var rng = SystemRandomNumberGenerator()
+        let edges: [Int64] = [0, 1, 1_000_000, 999_999_999, -1, -1_000_000_001, Int64.min / 2, Int64.max / 2]
+        for ns in edges + (0..<2000).map({ _ in Int64.random(in: Int64.min / 2...Int64.max / 2, using: &rng) }) {
+            let t = Timestamp(nanoseconds: ns)
+            var secs = ns / 1_000_000_000
+            var frac = ns % 1_000_000_000
+            if frac < 0 { frac += 1_000_000_000; secs -= 1 }
+            var clock = time_t(secs)
+            var fields = tm()
+            gmtime_r(&clock, &fields)
+            func pad(_ v: some BinaryInteger, _ w: Int) -> String {
+                String(repeating: "0", count: max(0, w - String(v).count)) + String(v)
+            }
+            var want = "\(pad(Int(fields.tm_year) + 1900, 4))-\(pad(fields.tm_mon + 1, 2))-\(pad(fields.tm_mday, 2))"
+                + "T\(pad(fields.tm_hour, 2)):\(pad(fields.tm_min, 2)):\(pad(fields.tm_sec, 2))"
+            if frac != 0 {
+                var f = pad(frac, 9)
+                while f.hasSuffix("0") { f.removeLast() }
+                want += "." + f
+            }
+            #expect(t.iso8601 == want + "Z", "\(ns)")
+            #expect(Timestamp(iso8601: t.iso8601) == t, "\(ns)")
+        }
     }
 }
