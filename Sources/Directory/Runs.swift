@@ -167,19 +167,13 @@ extension TenantDirectory {
     /// Applies every held deactivation of a source: an admin confirmed them.
     public func confirmHeldDeactivations(source: SourceKind, cause: Cause) throws -> Int {
         try write { db in
-            let runs = try db.query("SELECT DISTINCT run_id FROM deactivations WHERE source = ? AND state = 'held'", source.rawValue) {
-                $0.int(0)
-            }
-            let applied = try applyDeactivations(db, whereSQL: "source = ? AND state = 'held'", arg: source.rawValue, cause: cause)
             // The runs that held them stay `held` (what they did), but no longer ask for a
             // confirmation that has been given.
-            for run in runs {
-                try db.run("""
-                    UPDATE runs SET error = replace(error, 'confirm with --confirm-deactivations', ?)
-                    WHERE id = ? AND outcome = 'held'
-                    """, "confirmed at \(Clock.nowText()) by \(cause)", run)
-            }
-            return applied
+            try db.run("""
+                UPDATE runs SET error = replace(error, 'confirm with --confirm-deactivations', ?)
+                WHERE outcome = 'held' AND id IN (SELECT run_id FROM deactivations WHERE source = ? AND state = 'held')
+                """, "confirmed at \(Clock.nowText()) by \(cause)", source.rawValue)
+            return try applyDeactivations(db, whereSQL: "source = ? AND state = 'held'", arg: source.rawValue, cause: cause)
         }
     }
 
@@ -268,7 +262,11 @@ extension TenantDirectory {
     public func updateSourceState<T>(_ source: SourceKind, _ change: (inout SourceState) throws -> T) throws -> T {
         try write { db in
             var state = try sourceState(db, source)
+            let before = state
             let value = try change(&state)
+            // Nothing changed, nothing written: the commit then writes no page and waits for
+            // no fsync (a scheduler re-plans the same next run every few seconds).
+            guard state != before else { return value }
             try db.run("""
                 INSERT INTO source_state (source, incremental_cursor, auth_broken, auth_error, last_event_at, webhook_id,
                 webhook_secret, oauth_access_token, oauth_refresh_token, oauth_expires_at, oauth_state, oauth_verifier,

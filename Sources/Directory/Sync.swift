@@ -177,13 +177,14 @@ extension TenantDirectory {
     /// Applies a batch of evidence through the sync rules in one transaction, returning
     /// each decision as carried out (deferred deactivations are not counted as done).
     ///
-    /// `completing` names inbox events this batch settles: they are marked applied in the
-    /// same transaction, so an event is never applied twice, even across a crash.
+    /// `completing` names, for each piece of evidence, the inbox events it settles: they are
+    /// marked in the same transaction (applied, or ignored when the rules found the evidence
+    /// stale, SPEC §2), so an event is never applied twice, even across a crash.
     ///
     /// With `completing`, the batch is written without fsync: losing it in a crash leaves
     /// those events pending, and they are applied again after the restart.
     public func apply(_ evidence: [Evidence], settings: SyncSettings, licenceLimit: Int,
-                      mode: DeactivationMode = .immediate, completing: [Int64] = []) throws -> [Decision] {
+                      mode: DeactivationMode = .immediate, completing: [[Int64]] = []) throws -> [Decision] {
         // Optimistically without a savepoint per user: a savepoint makes SQLite copy every
         // page the user touches into a statement journal, which was most of a first import's
         // cost. Only when some user cannot be applied is the whole transaction rolled back
@@ -202,7 +203,7 @@ extension TenantDirectory {
     private struct NeedsIsolation: Error {}
 
     private func apply(_ evidence: [Evidence], settings: SyncSettings, licenceLimit: Int, mode: DeactivationMode,
-                       completing: [Int64], isolating: Bool) throws -> [Decision] {
+                       completing: [[Int64]], isolating: Bool) throws -> [Decision] {
         // A full run's batches commit without fsync, and the run's last write (its record)
         // commits with it: WAL frames reach the disk in order, so that one fsync makes the
         // whole run durable. A crash before it loses only a suffix of the run's batches;
@@ -213,7 +214,6 @@ extension TenantDirectory {
         if case .deferred = mode { durable = false } else { durable = completing.isEmpty }
         return try write(durable: durable) { db in
             var evidence = evidence
-            try complete(db, completing)
             let source = settings.source
             var batch = Batch(settings: settings, licenceLimit: licenceLimit, mode: mode, now: Clock.nowText(),
                               touchedNS: Clock.nowNanoseconds(),
@@ -250,8 +250,20 @@ extension TenantDirectory {
                 }
             }
             do { try writeCreations(db, &batch) } catch let error where Self.unapplicable(error) != nil { throw NeedsIsolation() }
+            try settle(db, completing, out)
             return out
         }
+    }
+
+    /// Marks the inbox events each decision settles: applied, or ignored as stale.
+    private func settle(_ db: Connection, _ completing: [[Int64]], _ decisions: [Decision]) throws {
+        var applied: [Int64] = []
+        var stale: [Int64] = []
+        for (seqs, d) in zip(completing, decisions) {
+            if d.effects.contains(.stale) { stale += seqs } else { applied += seqs }
+        }
+        try complete(db, applied)
+        try complete(db, stale, status: .ignored, note: "stale: older than what the link holds")
     }
 
     /// Why an error means this user's evidence cannot be applied, or nil when the store
@@ -595,13 +607,10 @@ extension TenantDirectory {
         var absent = false
         if case .missingFromListing = e.observation { absent = true }
         if let out = d.linkOut, let current = currentOut, current != out,
-           !(absent && out != nil && current != nil && Rules.strength(current) > Rules.strength(out)) {
+           !(absent && Rules.absenceKeeps(current, over: out)) {
             try db.run(Queries.setLinkOut, out, source.rawValue, sid)
             standing = nil
         }
-        // A deactivation deferred to the end of the run, and nothing else: counted there, as
-        // deactivated or held, never also as unchanged.
-        var deferredOnly = false
         if var after = d.update, let b = before {
             if case .deferred(let runID) = batch.mode, after.status == .deactivated, b.status != .deactivated, let uid = userID {
                 // This source's own reason: settling combines it with other sources' again.
@@ -613,9 +622,10 @@ extension TenantDirectory {
                 after.reason = b.reason
                 after.statusBeforeDeactivation = b.statusBeforeDeactivation
                 d.effects.remove(.deactivated)
-                if d.effects.isEmpty { d.effects = [.unchanged] }
+                // A deactivation deferred to the end of the run, and nothing else: counted
+                // there, as deactivated or held, never also as unchanged.
+                if d.effects == [.unchanged] { d.effects = [] }
                 d.update = after == b ? nil : after
-                deferredOnly = d.effects == [.unchanged]
             }
             batch.hold(after.email, after.username, after.externalID)
             try updateUser(db, from: b, to: after, action: Self.action(for: d.effects), cause: e.cause, now: batch.now)
@@ -645,7 +655,6 @@ extension TenantDirectory {
         } else if d.settles, batch.conflictsExist {
             try db.run(Queries.deleteConflict, source.rawValue, sid)
         }
-        if deferredOnly { d.effects = [] }
         return d
     }
 

@@ -249,8 +249,9 @@ final class EventLoop: @unchecked Sendable {
         }
     }
 
-    /// Decides what a request gets before its body is read, in SPEC order: route (404/405),
-    /// then size (413, from Content-Length), then the route's own pre-check.
+    /// Decides what a request gets before its body is read, in SPEC order: route (404/405)
+    /// and the route's own pre-check, then size (413, from Content-Length), then, only for
+    /// a client waiting for 100 Continue, the route's authorization (401/403).
     func startBody(_ c: Connection, _ head: HTTPRequestHead) {
         c.sawHead = true
         var early: HTTPResponse?

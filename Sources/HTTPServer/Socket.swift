@@ -14,27 +14,7 @@ enum Socket {
 
     /// A non-blocking IPv4 listening socket; `reusePort` lets one socket per event loop share the port.
     static func listen(host: String, port: Int, backlog: Int32 = 4096) throws -> (fd: Int32, port: Int) {
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_NONBLOCK.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
-        guard fd >= 0 else { throw errorText("socket") }
-        var one: Int32 = 1
-        setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, socklen_t(MemoryLayout<Int32>.size))
-        setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, socklen_t(MemoryLayout<Int32>.size))
-        var addr = sockaddr_in()
-        addr.sin_family = sa_family_t(AF_INET)
-        addr.sin_port = in_port_t(UInt16(port).bigEndian)
-        let h = host == "localhost" ? "127.0.0.1" : host
-        guard inet_pton(AF_INET, h, &addr.sin_addr) == 1 else {
-            close(fd)
-            throw Failure(message: "listen: '\(host)' is not an IPv4 address")
-        }
-        let rc = withUnsafePointer(to: &addr) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
-        }
-        guard rc == 0 else {
-            let e = errorText("bind \(host):\(port)")
-            close(fd)
-            throw e
-        }
+        let fd = try bound(host: host, port: port, flags: Int32(SOCK_NONBLOCK.rawValue), reusePort: true)
         guard Glibc.listen(fd, backlog) == 0 else {
             let e = errorText("listen")
             close(fd)
@@ -55,21 +35,32 @@ enum Socket {
     /// (Two processes starting in the same instant can both pass the probe: the check is
     /// for the common mistake, not a lock.)
     static func ensureUnused(host: String, port: Int) throws {
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
+        close(try bound(host: host, port: port, flags: 0, reusePort: false))
+    }
+
+    /// A TCP socket bound to `host:port` (`localhost` is 127.0.0.1), closed again on failure.
+    private static func bound(host: String, port: Int, flags: Int32, reusePort: Bool) throws -> Int32 {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue) | flags | Int32(SOCK_CLOEXEC.rawValue), 0)
         guard fd >= 0 else { throw errorText("socket") }
-        defer { close(fd) }
         var one: Int32 = 1
         setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, socklen_t(MemoryLayout<Int32>.size))
+        if reusePort { setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, socklen_t(MemoryLayout<Int32>.size)) }
         var addr = sockaddr_in()
         addr.sin_family = sa_family_t(AF_INET)
         addr.sin_port = in_port_t(UInt16(port).bigEndian)
         guard inet_pton(AF_INET, host == "localhost" ? "127.0.0.1" : host, &addr.sin_addr) == 1 else {
+            close(fd)
             throw Failure(message: "listen: '\(host)' is not an IPv4 address")
         }
         let rc = withUnsafePointer(to: &addr) {
             $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
         }
-        guard rc == 0 else { throw errorText("bind \(host):\(port)") }
+        guard rc == 0 else {
+            let e = errorText("bind \(host):\(port)")
+            close(fd)
+            throw e
+        }
+        return fd
     }
 
     static func accept(_ listener: Int32) -> Int32 {

@@ -96,9 +96,16 @@ public enum Rules {
         return after
     }
 
+    /// Whether a link's `current` out reason stays when absence from a listing would give
+    /// it `reason`: a stronger reason the desk itself gave (removed, deleted, suspended) is
+    /// not weakened to "missing from source".
+    public static func absenceKeeps(_ current: String?, over reason: String?) -> Bool {
+        reason != nil && strength(current) > strength(reason)
+    }
+
     /// How firmly a sync reason says the user is gone: deletion outranks suspension, which
     /// outranks a role change or absence from a listing.
-    public static func strength(_ reason: String?) -> Int {
+    static func strength(_ reason: String?) -> Int {
         switch reason {
         case nil: 0
         case "deleted in source", "removed from workspace in source": 3

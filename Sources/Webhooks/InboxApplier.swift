@@ -71,8 +71,18 @@ public final class InboxApplier: @unchecked Sendable {
     public func wake() { wakeup.raise() }
 
     public func stop() {
+        requestStop()
+        waitStopped()
+    }
+
+    /// Asks the loop to end after the batch it is applying; `waitStopped` waits for it, so
+    /// many appliers can be asked first and waited for together.
+    public func requestStop() {
         stopping.store(true, ordering: .releasing)
         wakeup.raise()
+    }
+
+    public func waitStopped() {
         if started.load(ordering: .relaxed) { finished.wait() }
     }
 
@@ -144,7 +154,7 @@ public final class InboxApplier: @unchecked Sendable {
             do {
                 if !batch.isEmpty {
                     let decisions = try directory.apply(batch, settings: settings.sync, licenceLimit: settings.licenceLimit,
-                                                        mode: .immediate, completing: batched.map(\.seq))
+                                                        mode: .immediate, completing: batched.map { [$0.seq] })
                     settle(zip(batched, decisions).map { ([$0], $1) })
                 }
             } catch let e as DirectoryError where e.isTransient {
@@ -222,9 +232,9 @@ public final class InboxApplier: @unchecked Sendable {
     /// One event of a failed batch, on its own: applied, or its attempt recorded.
     private func applyAlone(_ ev: InboxEvent, _ evidence: Evidence) {
         do {
-            _ = try directory.apply([evidence], settings: settings.sync, licenceLimit: settings.licenceLimit, mode: .immediate,
-                                    completing: [ev.seq])
-            observer(ev.type, "applied", latency(ev.receivedAt))
+            let decisions = try directory.apply([evidence], settings: settings.sync, licenceLimit: settings.licenceLimit,
+                                                mode: .immediate, completing: [[ev.seq]])
+            settle(decisions.map { ([ev], $0) })
         } catch {
             recordFailure(ev, error)
         }
@@ -264,7 +274,7 @@ public final class InboxApplier: @unchecked Sendable {
             }
             let decisions = try directory.apply([Evidence(observation, cause: .event(settings.sync.source, first.eventID))],
                                                 settings: settings.sync, licenceLimit: settings.licenceLimit, mode: .immediate,
-                                                completing: events.map(\.seq))
+                                                completing: [events.map(\.seq)])
             settle(decisions.map { (events, $0) })
         } catch let e as DirectoryError where e.isTransient {
             log("event \(first.eventID): the store is unavailable: \(e)")
@@ -276,22 +286,12 @@ public final class InboxApplier: @unchecked Sendable {
         }
     }
 
-    /// Counts applied events; those the rules found older than what the link holds were
-    /// marked applied with the batch, and are ignored as stale (SPEC §2) instead. The batch
-    /// is committed by then: should this second write fail, they stay `applied` (nothing is
-    /// applied again, nothing is counted as failed).
+    /// Counts settled events: applied, or, those the rules found older than what the link
+    /// holds, stale (the batch marked them ignored, SPEC §2).
     private func settle(_ outcomes: [([InboxEvent], Decision)]) {
-        var stale: [Int64] = []
         for (events, d) in outcomes {
             let isStale = d.effects.contains(.stale)
-            for ev in events {
-                if isStale { stale.append(ev.seq) }
-                observer(ev.type, isStale ? "stale" : "applied", isStale ? nil : latency(ev.receivedAt))
-            }
-        }
-        guard !stale.isEmpty else { return }
-        do { try directory.markApplied(stale, status: .ignored, note: "stale: older than what the link holds") } catch {
-            log("marking \(stale.count) stale events ignored failed; they stay applied: \(error)")
+            for ev in events { observer(ev.type, isStale ? "stale" : "applied", isStale ? nil : latency(ev.receivedAt)) }
         }
     }
 

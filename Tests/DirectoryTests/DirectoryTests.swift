@@ -179,6 +179,26 @@ import Testing
         #expect(try dir.users()[0].user.name == "Ann")
     }
 
+    /// The events a batch settles are marked in its own transaction: applied, or ignored
+    /// when the rules found their evidence stale (SPEC §2).
+    @Test func settledEventsAreMarkedAppliedOrIgnoredAsStaleWithTheBatch() throws {
+        let dir = try open()
+        try apply(dir, .seen(agent("1", "Ann", "ann@x.com", at: 2000)))
+        let stored = try dir.store(["new", "old"].map {
+            NewInboxEvent(source: .zendesk, eventID: $0, type: "t", sourceUserID: "1", body: Array("{}".utf8), ignored: false)
+        })
+        #expect(stored == [true, true])
+        let open = try dir.openEvents(source: .zendesk, limit: 10, now: 0)
+        let evidence = [agent("1", "Ann Smith", "ann@x.com", at: 3000), agent("1", "Old", "ann@x.com", at: 1000)]
+            .map { Evidence(.seen($0), cause: .event(.zendesk, "e")) }
+        let decisions = try dir.apply(evidence, settings: settings, licenceLimit: 10, completing: open.map { [$0.seq] })
+        #expect(decisions.map { $0.effects.contains(.stale) } == [false, true])
+        let settled = try dir.events()
+        #expect(settled.first { $0.eventID == "new" }?.status == .applied)
+        let stale = settled.first { $0.eventID == "old" }
+        #expect(stale?.status == .ignored && stale?.lastError == "stale: older than what the link holds")
+    }
+
     @Test func fullRunDefersDeactivationsAndTheGuardHoldsAMassDeactivation() throws {
         let dir = try open()
         for i in 1...20 { try apply(dir, .seen(agent(String(i), "U\(i)", "u\(i)@x.com"))) }

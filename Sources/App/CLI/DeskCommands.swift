@@ -32,12 +32,12 @@ enum DeskCommands {
                     try factory.oauth(desk.kind, tenant: tenant, redirect: $0)
                 } ?? oauth
                 let tokens = try await exchanger.exchange(code: code, verifier: verifier)
-                try await OAuthFlow.refuseForeign(tokens, desk: desk, tenant: tenant, directory: directory)
+                let probed = try await OAuthFlow.refuseForeign(tokens, desk: desk, tenant: tenant, directory: directory)
                 try OAuthFlow.store(tokens, source: desk.kind, in: directory)
                 let expiry = tokens.expiresAt.map { "token expires at \(Date(timeIntervalSince1970: TimeInterval($0)))" }
                     ?? "token does not expire"
                 console.print("tenant \(tenant.id): connected to \(desk.title) (\(expiry))")
-                if let account = try await recordAccount(desk, tenant, directory, factory) {
+                if let account = try await recordAccount(desk, tenant, directory, factory, known: probed) {
                     console.print("tenant \(tenant.id): \(account)")
                 }
             } else {
@@ -64,10 +64,13 @@ enum DeskCommands {
         }
     }
 
-    /// Asks the desk whose account the new token belongs to and keeps the answer.
+    /// Keeps whose account the new token belongs to: `known` when `refuseForeign` already
+    /// asked the desk, else the desk's answer now.
     static func recordAccount(_ desk: any Desk, _ tenant: TenantConfig, _ directory: TenantDirectory,
-                              _ factory: SourceFactory) async throws -> String? {
-        guard let (id, region) = try await factory.source(desk.kind, tenant: tenant, directory: directory).account() else { return nil }
+                              _ factory: SourceFactory, known: (id: String, region: String?)? = nil) async throws -> String? {
+        var account = known
+        if account == nil { account = try await factory.source(desk.kind, tenant: tenant, directory: directory).account() }
+        guard let (id, region) = account else { return nil }
         try directory.updateSourceState(desk.kind) { s in
             s.accountID = id
             s.accountRegion = region
@@ -93,10 +96,15 @@ enum OAuthFlow {
     /// Refuses, before anything is stored, a token for another account than the section
     /// names (Intercom's `app_id`): stored even for a moment, a scheduler could list that
     /// workspace's teammates into the tenant. The refusal is recorded as broken auth.
-    static func refuseForeign(_ tokens: OAuthTokens, desk: any Desk, tenant: TenantConfig, directory: TenantDirectory) async throws {
-        guard let section = tenant.source(desk.kind), let expected = desk.configuredAccount(section) else { return }
+    /// Returns the account the desk named (nil when none is configured to check against).
+    @discardableResult
+    static func refuseForeign(_ tokens: OAuthTokens, desk: any Desk, tenant: TenantConfig,
+                              directory: TenantDirectory) async throws -> (id: String, region: String?)? {
+        guard let section = tenant.source(desk.kind), let expected = desk.configuredAccount(section) else { return nil }
         let probe = try desk.source(section, credentials: .accessToken(tokens.accessToken), http: HTTPClient(), log: { _ in })
-        guard let (id, _) = try await probe.account(), id != expected else { return }
+        guard let account = try await probe.account() else { return nil }
+        let id = account.id
+        guard id != expected else { return account }
         let problem = "the token is for \(desk.title) workspace '\(id)', not the configured app_id '\(expected)'"
         try directory.updateSourceState(desk.kind) { s in
             s.oauthState = nil

@@ -85,14 +85,15 @@ struct OAuthRoutes {
                 let factory = SourceFactory(log: { _ in })
                 let oauth = try factory.oauth(kind, tenant: rt.config, redirect: redirect ?? OAuthFlow.redirect(rt.config, kind, config))
                 let tokens = try await oauth.exchange(code: code, verifier: verifier)
+                let probed: (id: String, region: String?)?
                 do {
-                    try await OAuthFlow.refuseForeign(tokens, desk: desk, tenant: rt.config, directory: rt.directory)
+                    probed = try await OAuthFlow.refuseForeign(tokens, desk: desk, tenant: rt.config, directory: rt.directory)
                 } catch let e as OperationalError {
                     service.log.warn("oauth connection refused", ["tenant": rt.config.id, "source": kind.rawValue, "error": "\(e)"])
                     return res.send(.error(400, "\(e)"))
                 }
                 try OAuthFlow.store(tokens, source: kind, in: rt.directory)
-                _ = try? await DeskCommands.recordAccount(desk, rt.config, rt.directory, factory)
+                _ = try? await DeskCommands.recordAccount(desk, rt.config, rt.directory, factory, known: probed)
                 service.log.info("\(kind.rawValue) connected", ["tenant": rt.config.id])
                 // No import has completed yet (it could not without a token): start it now,
                 // not when a failed run's retry comes round.

@@ -76,13 +76,24 @@ final class Scheduler: @unchecked Sendable {
     /// instead. A run left unfinished is safe: its lease expires and the next run marks it
     /// abandoned and lists again.
     func stop() {
+        requestStop()
+        waitStopped()
+    }
+
+    /// The first half of `stop`: cancels and wakes the loop without waiting for it, so the
+    /// schedulers of a reload or a shutdown stop together, not one after another.
+    func requestStop() {
         let t = lock.withLock { () -> Task<Void, Never>? in
             stopped = true
             return task
         }
-        guard let t else { return }
-        t.cancel()
+        t?.cancel()
         wakeup.raise()
+    }
+
+    /// The second half of `stop`: waits for the loop, at most `stopWithin` seconds.
+    func waitStopped() {
+        guard lock.withLock({ task }) != nil else { return }
         if finished.wait(timeout: .now() + Self.stopWithin) == .timedOut {
             log.warn("scheduler did not stop in time; its run is left to its lease",
                      ["tenant": tenant, "source": source.rawValue, "seconds": String(Int(Self.stopWithin))])
@@ -118,7 +129,8 @@ final class Scheduler: @unchecked Sendable {
     }
 
     private func loop() async {
-        var retryAt = pendingRetry()
+        var retryAt: Int64?
+        (retryAt, failures) = pendingRetry()
         var tokenAtFailure = watchesToken ? storedToken() : nil
         while !isStopped {
             let now = Int64(Date().timeIntervalSince1970)
@@ -177,7 +189,7 @@ final class Scheduler: @unchecked Sendable {
             lock.withLock { running = false }
             guard full, !isStopped else { continue }
             if report.outcome == .failed {
-                let delay = report.refusedBy != nil ? firstRetry : min(maxRetry, firstRetry << Int64(min(failures, 12)))
+                let delay = report.refusedBy != nil ? firstRetry : backoff(after: failures)
                 if report.refusedBy == nil { failures += 1 }
                 retryAt = Int64(Date().timeIntervalSince1970) + delay
                 if watchesToken { tokenAtFailure = storedToken() }
@@ -198,18 +210,22 @@ final class Scheduler: @unchecked Sendable {
         return now != failed
     }
 
-    /// After a restart, the retry a failed full run was waiting for: the failures at the
-    /// head of the source's full runs set the backoff, counted from the last one's end
-    /// (kept in memory only, a restart would otherwise wait for the next anchor: a day for
-    /// a nightly run). Nil when the last full run did not fail, or none ever completed
-    /// (the initial import then starts at once anyway).
-    private func pendingRetry() -> Int64? {
+    /// After a restart, the retry a failed full run was waiting for and the failures in a
+    /// row behind it: those at the head of the source's full runs set the backoff, counted
+    /// from the last one's end (kept in memory only, a restart would otherwise wait for the
+    /// next anchor: a day for a nightly run). No retry when the last full run did not fail,
+    /// or none ever completed (the initial import then starts at once anyway).
+    private func pendingRetry() -> (at: Int64?, failures: Int) {
         let fulls = ((try? directory.runs(source: source, limit: 50)) ?? []).filter { $0.kind == .full && $0.outcome != .running }
         let failed = fulls.prefix { $0.outcome == .failed }
         guard let last = failed.first, fulls.count > failed.count,
-              let ended = last.finishedAt.flatMap({ Timestamp(iso8601: $0)?.seconds }) else { return nil }
-        failures = failed.count
-        return ended + min(maxRetry, firstRetry << Int64(min(failed.count - 1, 12)))
+              let ended = last.finishedAt.flatMap({ Timestamp(iso8601: $0)?.seconds }) else { return (nil, failures) }
+        return (ended + backoff(after: failed.count - 1), failed.count)
+    }
+
+    /// The wait before retrying a full run after `failures` earlier failures in a row.
+    private func backoff(after failures: Int) -> Int64 {
+        min(maxRetry, firstRetry << Int64(min(failures, 12)))
     }
 
     /// Records the next planned run so `status` can show it.

@@ -137,8 +137,7 @@ final class Service: @unchecked Sendable {
         server?.stop()
         adminServer?.stop()
         pruner?.stop()
-        let all = lock.withLock { Array(runtimes.values) }
-        for r in all { r.stop() }
+        TenantRuntime.stop(lock.withLock { Array(runtimes.values) })
         log.info("stopped")
     }
 
@@ -237,10 +236,9 @@ final class Service: @unchecked Sendable {
                                              log: log, metrics: metrics)
         }
         for (id, r) in current where next[id] == nil { stale.append(r) }
-        // Together, each on a thread of its own: a scheduler may take up to 10 s to stop, and
-        // a reload that rebuilds every tenant must not add those up (webhooks meanwhile get 503).
-        let stopping = stale.map { r in BlockingThread.spawn { r.stop() } }
-        for done in stopping { done.wait() }
+        // Together: a scheduler may take up to 10 s to stop, and a reload that rebuilds every
+        // tenant must not add those up (webhooks meanwhile get 503).
+        TenantRuntime.stop(stale)
         lock.withLock {
             runtimes = next
             tokens = resolved

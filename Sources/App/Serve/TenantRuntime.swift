@@ -70,9 +70,15 @@ final class SourceRuntime: @unchecked Sendable {
         scheduler?.start()
     }
 
-    func stop() {
-        scheduler?.stop()
-        applier?.stop()
+    /// Asks the scheduler and the applier to stop; `waitStopped` waits for both.
+    func requestStop() {
+        scheduler?.requestStop()
+        applier?.requestStop()
+    }
+
+    func waitStopped() {
+        scheduler?.waitStopped()
+        applier?.waitStopped()
     }
 }
 
@@ -96,10 +102,16 @@ final class TenantRuntime: @unchecked Sendable {
         for s in sources.values { s.start() }
     }
 
-    /// The writer first: what it holds is stored before the appliers stop.
-    func stop() {
-        writer?.stop()
-        for s in sources.values { s.stop() }
+    func stop() { Self.stop([self]) }
+
+    /// Stops runtimes together: each writer first (what it holds is stored before the
+    /// appliers stop), then every scheduler and applier is asked to stop before any is
+    /// waited for, so their waits (a scheduler may take up to 10 s) do not add up.
+    static func stop(_ runtimes: [TenantRuntime]) {
+        for r in runtimes { r.writer?.stop() }
+        let sources = runtimes.flatMap { $0.sources.values }
+        for s in sources { s.requestStop() }
+        for s in sources { s.waitStopped() }
     }
 
     /// Builds the runtime for every desk section of the tenant; `justEnabled` sources run

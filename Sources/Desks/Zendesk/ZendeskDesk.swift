@@ -92,24 +92,38 @@ extension ZendeskOAuth: DeskOAuth {
 /// (shared/reference/zendesk-api.md §2); thin `zen:event-type:user.*` events.
 struct ZendeskWebhooks: WebhookFormat {
     func verifyHead(header: (String) -> String?, tolerance: Int, now: Double) -> String? {
-        guard let signature = header("X-Zendesk-Webhook-Signature"), !signature.isEmpty,
-              let timestamp = header("X-Zendesk-Webhook-Signature-Timestamp"), !timestamp.isEmpty else {
-            return "missing signature headers"
-        }
-        guard let ts = Timestamp(iso8601: timestamp) else { return "signature timestamp is not ISO-8601" }
-        guard abs(Double(ts.nanoseconds) / 1e9 - now) <= Double(tolerance) else { return "signature timestamp outside tolerance" }
+        if case .failure(let refusal) = signed(header: header, tolerance: tolerance, now: now) { return refusal.text }
         return nil
     }
 
     func verify(header: (String) -> String?, body: [UInt8], secrets: [String], tolerance: Int, now: Double) -> String? {
-        if let refusal = verifyHead(header: header, tolerance: tolerance, now: now) { return refusal }
-        guard let signature = header("X-Zendesk-Webhook-Signature"),
-              let timestamp = header("X-Zendesk-Webhook-Signature-Timestamp") else { return "missing signature headers" }
+        let signature: String, timestamp: String
+        switch signed(header: header, tolerance: tolerance, now: now) {
+        case .failure(let refusal): return refusal.text
+        case .success(let signed): (signature, timestamp) = signed
+        }
         guard !secrets.isEmpty else { return "no webhook secret is configured for this source" }
         for secret in secrets where ZendeskSignature.isValid(signature: signature, secret: secret, timestamp: timestamp, body: body) {
             return nil
         }
         return "signature does not match"
+    }
+
+    private struct Refusal: Error { var text: String }
+
+    /// The signature headers, each read once, with the timestamp checked against the
+    /// tolerance: what both the head check and the full check start from.
+    private func signed(header: (String) -> String?, tolerance: Int, now: Double)
+        -> Result<(signature: String, timestamp: String), Refusal> {
+        guard let signature = header("X-Zendesk-Webhook-Signature"), !signature.isEmpty,
+              let timestamp = header("X-Zendesk-Webhook-Signature-Timestamp"), !timestamp.isEmpty else {
+            return .failure(Refusal(text: "missing signature headers"))
+        }
+        guard let ts = Timestamp(iso8601: timestamp) else { return .failure(Refusal(text: "signature timestamp is not ISO-8601")) }
+        guard abs(Double(ts.nanoseconds) / 1e9 - now) <= Double(tolerance) else {
+            return .failure(Refusal(text: "signature timestamp outside tolerance"))
+        }
+        return .success((signature, timestamp))
     }
 
     func envelope(_ body: [UInt8], config: SourceConfig) throws(WebhookRefusal) -> WebhookEnvelope {

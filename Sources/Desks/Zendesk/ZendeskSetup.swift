@@ -18,15 +18,17 @@ public enum ZendeskEventTypes {
 }
 
 extension ZendeskClient {
-    /// Creates the webhook subscribed to the user events and returns (id, signing secret).
+    /// Installs the webhook subscribed to the user events, named "usersync users", as the
+    /// overload below describes, and returns (id, signing secret).
     public func installWebhook(endpoint: String, rotate: Bool) async throws -> (id: String, secret: String) {
         try await installWebhook(endpoint: endpoint, name: "usersync users", rotate: rotate)
     }
 
-    /// Idempotent, as reference §7 describes: the account's webhooks named `name` with this
-    /// endpoint are looked up; the first is realigned (PUT) and its secret read again, or
-    /// reset with `rotate` (the old one keeps verifying here for the overlap); any others are
-    /// deleted; with none, one is created (POST) and its secret read. Re-running never
+    /// Idempotent, as reference §7 describes: the account's webhooks whose name contains
+    /// `name` (Zendesk's `filter[name_contains]`) and with this endpoint are looked up; the
+    /// first is realigned (PUT) and its secret read again, or reset with `rotate` (the old
+    /// one keeps verifying here for the overlap); any others are deleted; with none, one is
+    /// created (POST) and its secret read. Re-running never
     /// leaves a second webhook delivering every event, nor, without `rotate`, an instance
     /// that did not run it with a secret it does not know.
     public func installWebhook(endpoint: String, name: String, rotate: Bool) async throws -> (id: String, secret: String) {
@@ -51,27 +53,27 @@ extension ZendeskClient {
         return (keep, try await signingSecret(keep, reset: rotate))
     }
 
-    /// The account's webhooks whose name contains `name`: (id, name, endpoint), every page.
-    func webhooks(named name: String) async throws -> [(id: String, name: String, endpoint: String)] {
-        var out: [(id: String, name: String, endpoint: String)] = []
-        var url: String? = "\(settings.baseURL)/api/v2/webhooks?filter%5Bname_contains%5D=\(QueryEncoding.escape(name))&page%5Bsize%5D=100"
+    /// The account's webhooks whose name contains `name`: (id, endpoint), every page.
+    func webhooks(named name: String) async throws -> [(id: String, endpoint: String)] {
+        var out: [(id: String, endpoint: String)] = []
+        let first = "\(settings.baseURL)/api/v2/webhooks?filter%5Bname_contains%5D=\(QueryEncoding.escape(name))&page%5Bsize%5D=100"
+        var url: String? = first
         while let next = url {
             url = nil
-            let page: (hooks: [(String, String, String)], after: String?) = try await call(next, what: "list webhooks") { r in
-                var hooks: [(String, String, String)] = []
+            let page: (hooks: [(id: String, endpoint: String)], after: String?) = try await call(next, what: "list webhooks") { r in
+                var hooks: [(id: String, endpoint: String)] = []
                 var hasMore = false
                 var after: String?
                 try ZendeskDecoding.reading(r.body) { reader in
                     try reader.readObject { r, key in
                         if key == "webhooks" {
                             try r.readArray { r in
-                                var id: String?, hookName = "", hookEndpoint = ""
+                                var id: String?, hookEndpoint = ""
                                 try r.readObject { r, key in
                                     if key == "id" { id = try r.readScalarText() }
-                                    else if key == "name" { hookName = try r.readOptionalString() ?? "" }
                                     else if key == "endpoint" { hookEndpoint = try r.readOptionalString() ?? "" }
                                 }
-                                if let id { hooks.append((id, hookName, hookEndpoint)) }
+                                if let id { hooks.append((id, hookEndpoint)) }
                             }
                         } else if key == "meta" {
                             guard try r.peek() == .object else { return try r.skipValue() }
@@ -84,11 +86,8 @@ extension ZendeskClient {
                 }
                 return (hooks, hasMore ? after : nil)
             }
-            out += page.hooks.map { (id: $0.0, name: $0.1, endpoint: $0.2) }
-            if let after = page.after {
-                url = "\(settings.baseURL)/api/v2/webhooks?filter%5Bname_contains%5D=\(QueryEncoding.escape(name))"
-                    + "&page%5Bsize%5D=100&page%5Bafter%5D=\(QueryEncoding.escape(after))"
-            }
+            out += page.hooks
+            if let after = page.after { url = first + "&page%5Bafter%5D=\(QueryEncoding.escape(after))" }
         }
         return out
     }
