@@ -97,7 +97,14 @@ struct Creations {
         try s.bindRow(at: 1, now)
         for (k, r) in rows.enumerated() {
             let u = r.user
-            try s.bindRow(at: Int32(2 + k * 7), u.id, u.name, u.email, u.username, u.externalID, u.status.rawValue, u.origin.rawValue)
+            let p = Int32(2 + k * 7)
+            try s.bindRow(u.id, at: p)
+            try s.bindRow(u.name, at: p + 1)
+            try s.bindRow(u.email, at: p + 2)
+            try s.bindRow(u.username, at: p + 3)
+            try s.bindRow(u.externalID, at: p + 4)
+            try s.bindRow(u.status.rawValue, at: p + 5)
+            try s.bindRow(u.origin.rawValue, at: p + 6)
         }
         _ = try s.runBound()
     }
@@ -109,8 +116,18 @@ struct Creations {
         try s.bindRow(at: 1, now, source.rawValue, touchedNS)
         for (k, r) in rows.enumerated() {
             let n = r.snapshot
-            try s.bindRow(at: Int32(4 + k * 11), r.sourceUserID, r.user.id, n?.name, n?.email, n?.role, n?.customRole, n?.active,
-                          n?.suspended, n?.updatedAt?.nanoseconds, n?.customRoleName, r.applied)
+            let p = Int32(4 + k * 11)
+            try s.bindRow(r.sourceUserID, at: p)
+            try s.bindRow(r.user.id, at: p + 1)
+            try s.bindRow(n?.name, at: p + 2)
+            try s.bindRow(n?.email, at: p + 3)
+            try s.bindRow(n?.role, at: p + 4)
+            try s.bindRow(n?.customRole, at: p + 5)
+            try s.bindRow(n?.active, at: p + 6)
+            try s.bindRow(n?.suspended, at: p + 7)
+            try s.bindRow(n?.updatedAt?.nanoseconds, at: p + 8)
+            try s.bindRow(n?.customRoleName, at: p + 9)
+            try s.bindRow(r.applied, at: p + 10)
         }
         _ = try s.runBound()
     }
@@ -120,7 +137,11 @@ struct Creations {
         s.beginRows()
         try s.bindRow(at: 1, now)
         for (k, r) in rows.enumerated() {
-            try s.bindRow(at: Int32(2 + k * 4), r.user.id, r.cause.kind, r.cause.reference, AuditJSON.encode(r.user))
+            let p = Int32(2 + k * 4)
+            try s.bindRow(r.user.id, at: p)
+            try s.bindRow(r.cause.kind, at: p + 1)
+            try s.bindRow(r.cause.reference, at: p + 2)
+            try s.bindRow(AuditJSON.encode(r.user), at: p + 3)
         }
         _ = try s.runBound()
     }

@@ -83,10 +83,24 @@ extension TenantDirectory {
             var out: [Bool] = []
             out.reserveCapacity(events.count)
             var sources = Set<SourceKind>()
+            // Bound column by column (`Statement.bindRow`): the writer thread runs these for
+            // every event, and a pack's optionals bind through generic witnesses.
+            let insert = try db.prepare(Queries.insertInbox), body = try db.prepare(Queries.insertInboxBody)
             for e in events {
-                let n = try db.run(Queries.insertInbox, e.source.rawValue, e.eventID, e.type, e.sourceUserID, now,
-                                   e.ignored ? "ignored" : "pending", e.ignored ? now : nil)
-                if n > 0 { try db.run(Queries.insertInboxBody, e.body) }
+                insert.beginRows()
+                try insert.bindRow(e.source.rawValue, at: 1)
+                try insert.bindRow(e.eventID, at: 2)
+                try insert.bindRow(e.type, at: 3)
+                try insert.bindRow(e.sourceUserID, at: 4)
+                try insert.bindRow(now, at: 5)
+                try insert.bindRow(e.ignored ? "ignored" : "pending", at: 6)
+                try insert.bindRow(e.ignored ? now : nil, at: 7)
+                let n = try insert.runBound()
+                if n > 0 {
+                    body.beginRows()
+                    try body.bindRow(e.body, at: 1)
+                    _ = try body.runBound()
+                }
                 out.append(n > 0)
                 sources.insert(e.source)
             }
