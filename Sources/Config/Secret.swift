@@ -37,3 +37,33 @@ public struct SecretError: Error, CustomStringConvertible, Sendable {
     public var message: String
     public var description: String { message }
 }
+
+extension TenantConfig {
+    /// The secrets its enabled sources need (credentials, webhook secrets), by their path
+    /// in the file.
+    public var secretReferences: [(path: String, ref: SecretRef)] {
+        var out: [(path: String, ref: SecretRef)] = []
+        for s in sources where s.enabled {
+            for (key, ref) in s.auth.secrets { out.append(("tenant \(id): \(s.kind.rawValue).\(key)", ref)) }
+            if let w = s.webhookSecret { out.append(("tenant \(id): \(s.kind.rawValue).webhook_secret", w)) }
+        }
+        return out
+    }
+
+    /// What its secrets read as now ("" for one that cannot be read): a reload that finds
+    /// them changed (a rotated secret file) rebuilds the tenant, as a changed section does.
+    public func readSecrets() -> [String] { secretReferences.map { (try? $0.ref.resolve()) ?? "" } }
+}
+
+extension UsersyncConfig {
+    /// The secrets that cannot be read now, one problem each (the reference, never a
+    /// value), of `tenants` (all by default) and the admin tokens: a file with any is
+    /// invalid for `config check`, and a reload refuses it.
+    public func unreadableSecrets(of tenants: [TenantConfig]? = nil) -> [String] {
+        var refs = (tenants ?? self.tenants).flatMap(\.secretReferences)
+        for (i, tok) in adminTokens.enumerated() { refs.append(("admin_tokens[\(i)].token", tok.token)) }
+        return refs.compactMap { s in
+            do { _ = try s.ref.resolve(); return nil } catch { return "\(s.path): \(error)" }
+        }
+    }
+}

@@ -198,6 +198,28 @@ import Webhooks
         #expect(try h.eventually(15) { try h.directory("other-co").users().count > 0 })
     }
 
+    @Test func reloadRefusesASecretItCannotReadAndRereadsARotatedSecretFile() throws {
+        let h = try ServeHarness()
+        try h.waitForImport()
+        let original = try String(contentsOfFile: h.config, encoding: .utf8)
+        let secretFile = h.folder.path + "/webhook-secret"
+        // A file whose webhook secret cannot be read is refused: the old secret still verifies.
+        try original.replacingOccurrences(of: secretFile, with: h.folder.path + "/missing-secret")
+            .write(toFile: h.config, atomically: true, encoding: .utf8)
+        kill(h.serve.process.processIdentifier, SIGHUP)
+        #expect(h.eventually { h.serve.log.contains("config rejected") && h.serve.log.contains("zendesk.webhook_secret") })
+        #expect(try h.deliver(ServeHarness.event(type: "user.name_changed", user: ann, current: #""Kept""#)).status == 200)
+        #expect(!h.serve.log.contains("config reloaded"))
+        // The same file again, its secret rotated: SIGHUP re-reads the secret.
+        try original.write(toFile: h.config, atomically: true, encoding: .utf8)
+        _ = try h.folder.write("webhook-secret", "whsec-rotated")
+        kill(h.serve.process.processIdentifier, SIGHUP)
+        #expect(try h.eventually {
+            try h.deliver(ServeHarness.event(type: "user.name_changed", user: ann, current: #""New""#), secret: "whsec-rotated").status == 200
+        })
+        #expect(try h.deliver(ServeHarness.event(type: "user.name_changed", user: ann, current: #""Old""#)).status == 401)
+    }
+
     @Test func sigtermDrainsAndExitsZero() throws {
         let h = try ServeHarness()
         h.serve.stop(signal: SIGTERM)

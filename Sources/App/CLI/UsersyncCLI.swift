@@ -91,14 +91,7 @@ enum ConfigCommands {
         } catch let e as ConfigError {
             throw ConfigFailure(path: path, error: e)
         }
-        var problems: [String] = []
-        for t in config.tenants {
-            for s in t.sources where s.enabled {
-                for (key, ref) in s.auth.secrets { check(ref, "tenant \(t.id): \(s.kind.rawValue).\(key)", &problems) }
-                if let w = s.webhookSecret { check(w, "tenant \(t.id): \(s.kind.rawValue).webhook_secret", &problems) }
-            }
-        }
-        for (i, tok) in config.adminTokens.enumerated() { check(tok.token, "admin_tokens[\(i)].token", &problems) }
+        let problems = config.unreadableSecrets()
         for w in config.warnings { console.error("warning: \(w)") }
         guard problems.isEmpty else {
             throw ConfigFailure(path: path, error: ConfigError(problems: problems))
@@ -108,9 +101,5 @@ enum ConfigCommands {
         }
         console.print("\(path): ok — \(config.tenants.count) tenant(s); sources: \(sources.isEmpty ? "none" : sources.joined(separator: ", "))")
         return 0
-    }
-
-    private static func check(_ ref: SecretRef, _ path: String, _ problems: inout [String]) {
-        do { _ = try ref.resolve() } catch { problems.append("\(path): \(error)") }
     }
 }

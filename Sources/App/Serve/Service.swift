@@ -141,9 +141,14 @@ final class Service: @unchecked Sendable {
         log.info("stopped")
     }
 
-    /// Re-reads the config file; keeps the old config when the new one is invalid.
+    /// Re-reads the config file and the secrets it references; keeps the old config when
+    /// the new one is invalid, as `config check` judges it (a secret that cannot be read
+    /// included: taking the file would leave a source unable to verify or fetch).
     func reload(reason: String) {
         reloadTLS(reason: reason)
+        // The version read is the one judged: a rejected file is reported once, not at
+        // every look at its modification time (SIGHUP asks again).
+        configStamp = Self.stamp(configPath)
         let fresh: UsersyncConfig
         do {
             fresh = try UsersyncConfig.load(path: configPath, desks: DeskRegistry.all)
@@ -151,7 +156,11 @@ final class Service: @unchecked Sendable {
             log.error("config rejected; keeping the previous one", ["reason": reason, "error": "\(error)"])
             return
         }
-        configStamp = Self.stamp(configPath)
+        let unreadable = fresh.unreadableSecrets(of: served(fresh))
+        guard unreadable.isEmpty else {
+            log.error("config rejected; keeping the previous one", ["reason": reason, "error": unreadable.joined(separator: "; ")])
+            return
+        }
         let previous = lock.withLock { config }
         if fresh.listen != previous.listen || fresh.adminListen != previous.adminListen || fresh.http != previous.http
             || fresh.tls != previous.tls {
@@ -219,7 +228,8 @@ final class Service: @unchecked Sendable {
                 directory = try TenantDirectory(dataDir: dataDir, tenant: t.id)
                 lock.withLock { directories[t.id] = directory }
             }
-            if let existing = current[t.id], existing.config == t, !sharedChanged {
+            // A rotated secret file rebuilds the tenant as a changed section does.
+            if let existing = current[t.id], existing.config == t, !sharedChanged, existing.secretsRead == t.readSecrets() {
                 next[t.id] = existing
                 continue
             }

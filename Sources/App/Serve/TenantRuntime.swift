@@ -89,12 +89,16 @@ final class TenantRuntime: @unchecked Sendable {
     let directory: TenantDirectory
     let writer: InboxWriter?
     let sources: [SourceKind: SourceRuntime]
+    /// What its secrets read as when it was built (`TenantConfig.readSecrets`).
+    let secretsRead: [String]
 
-    init(config: TenantConfig, directory: TenantDirectory, writer: InboxWriter?, sources: [SourceKind: SourceRuntime]) {
+    init(config: TenantConfig, directory: TenantDirectory, writer: InboxWriter?, sources: [SourceKind: SourceRuntime],
+         secretsRead: [String]) {
         self.config = config
         self.directory = directory
         self.writer = writer
         self.sources = sources
+        self.secretsRead = secretsRead
     }
 
     func start() {
@@ -118,6 +122,7 @@ final class TenantRuntime: @unchecked Sendable {
     /// their import at once.
     static func make(_ t: TenantConfig, directory: TenantDirectory, justEnabled: Set<SourceKind>, events: EventRetries,
                      secretOverlap: Int, log: Log, metrics: Metrics) -> TenantRuntime {
+        let secretsRead = t.readSecrets()
         var sources: [SourceKind: SourceRuntime] = [:]
         let enabled = t.integrationsAllowed && t.sources.contains { $0.enabled }
         let writer = enabled ? InboxWriter(directory: directory) : nil
@@ -127,7 +132,7 @@ final class TenantRuntime: @unchecked Sendable {
                                                runNow: justEnabled.contains(section.kind), events: events,
                                                secretOverlap: Int64(secretOverlap), log: log, metrics: metrics)
         }
-        return TenantRuntime(config: t, directory: directory, writer: writer, sources: sources)
+        return TenantRuntime(config: t, directory: directory, writer: writer, sources: sources, secretsRead: secretsRead)
     }
 
     private static func makeSource(_ desk: any Desk, _ section: SourceConfig, tenant t: TenantConfig, directory: TenantDirectory,
