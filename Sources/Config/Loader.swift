@@ -26,6 +26,9 @@ extension UsersyncConfig {
 
         let listen = parseListen(top) ?? ListenAddress(host: "127.0.0.1", port: 8080)
         let adminListen = parseListen(top, key: "admin_listen")
+        if let adminListen, adminListen.clashes(with: listen) {
+            top.fail("admin_listen", "'\(adminListen)' is the address of listen: the admin API needs its own port")
+        }
         var dataDir = top.string("data_dir") ?? "./data"
         if !dataDir.hasPrefix("/") {
             if dataDir.hasPrefix("./") { dataDir.removeFirst(2) }
@@ -90,13 +93,11 @@ extension UsersyncConfig {
     /// `HOST:PORT` under `key`; `listen` defaults to 127.0.0.1:8080, other keys to absent.
     private static func parseListen(_ top: Fields, key: String = "listen") -> ListenAddress? {
         guard let raw = top.string(key) ?? (key == "listen" ? "127.0.0.1:8080" : nil) else { return nil }
-        guard let colon = raw.lastIndex(of: ":"), let port = Int(raw[raw.index(after: colon)...]), (0...65535).contains(port) else {
-            top.fail(key, "'\(raw)' is not HOST:PORT")
+        guard let address = ListenAddress(raw) else {
+            top.fail(key, "'\(raw)' is not HOST:PORT with an IPv4 address or localhost as the host")
             return nil
         }
-        var host = String(raw[..<colon])
-        if host.isEmpty { host = "0.0.0.0" }
-        return ListenAddress(host: host, port: port)
+        return address
     }
 
     private static func parseToken(_ o: [String: JSONValue], index: Int, tenantIDs: Set<String>, report: Fields.Report) -> AdminToken? {
