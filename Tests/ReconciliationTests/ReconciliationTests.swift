@@ -44,6 +44,22 @@ final class Harness: @unchecked Sendable {
     let ann = "6596848315901", bob = "6596848315902", chen = "6596848315903", eve = "6596848315905"
     let grace = "6596848315907", hugo = "6596848315908", kai = "6596848315911", lena = "6596848315912"
 
+    @Test func reconcileRunsTheTenantsThatHaveTheSourceAndFailsWhenNothingRan() async throws {
+        let h = try Harness(sim: try Simulator())
+        let text = try String(contentsOfFile: h.config, encoding: .utf8)
+        try text.replacingOccurrences(of: #""tenants": ["#, with: #""tenants": [{"id": "zzz", "licence_limit": 1}, "#)
+            .write(toFile: h.config, atomically: true, encoding: .utf8)
+        let all = await h.cli("reconcile", "--source", "zendesk")
+        #expect(all.code == 0, "\(all.err)")
+        #expect(all.out.contains("abc-energy/zendesk: run #1 full completed"))
+        let none = await h.cli("reconcile", "--tenant", "zzz")
+        #expect(none.code == 1)
+        #expect(none.err.contains("no enabled source to reconcile"))
+        let named = await h.cli("reconcile", "--tenant", "zzz", "--source", "zendesk")
+        #expect(named.code == 1)
+        #expect(named.err.contains("tenant zzz: zendesk is not configured"))
+    }
+
     @Test func initialImportCreatesPendingUsersForInScopeUsersOnly() async throws {
         let h = try Harness(sim: try Simulator())
         let r = await h.cli("reconcile")

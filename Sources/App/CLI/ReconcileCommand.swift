@@ -22,7 +22,8 @@ enum ReconcileCommand {
             let targets: [SourceKind] = only.map { [$0] } ?? DeskRegistry.all.map(\.kind)
             for kind in targets {
                 guard let z = tenant.source(kind) else {
-                    if only != nil { throw OperationalError("tenant \(tenant.id): \(kind.rawValue) is not configured") }
+                    // Across every tenant, `--source` runs the tenants that have it.
+                    if only != nil && tenants.count == 1 { throw OperationalError("tenant \(tenant.id): \(kind.rawValue) is not configured") }
                     continue
                 }
                 guard z.enabled else {
@@ -49,6 +50,9 @@ enum ReconcileCommand {
                                             ("kind", .string(report.kind.rawValue)), ("outcome", .string(report.outcome.rawValue)),
                                             ("pages", .int(report.pages)), ("seconds", .string(decimals(report.seconds, 3))),
                                             ("counts", Render.counts(report.counts)), ("error", .string(report.error))]))
+                } else if report.runID == 0, let e = report.error {
+                    // No run was started (another holds the lease): no counts to show.
+                    console.print("\(label): \(e)")
                 } else {
                     let c = report.counts
                     console.print("\(label): run #\(report.runID) \(report.kind.rawValue) \(report.outcome.rawValue) in \(decimals(report.seconds, 1))s — "
@@ -60,6 +64,6 @@ enum ReconcileCommand {
         }
         if json { ctx.console.print(JSONText.array(reports).render(indent: 2)) }
         if failed { throw OperationalError("reconciliation failed") }
-        if ran == 0 && only != nil { throw OperationalError("no enabled source to reconcile") }
+        if ran == 0 { throw OperationalError("no enabled source to reconcile") }
     }
 }
