@@ -72,14 +72,20 @@ public final class Fields {
         return i
     }
 
-    public func strings(_ key: String) -> [String]? {
+    /// A list of strings; with `integers`, whole numbers too, as their digits (ids such as
+    /// Zendesk's custom role ids, which the API gives as numbers).
+    public func strings(_ key: String, integers: Bool = false) -> [String]? {
         used.insert(key)
+        let expected = integers ? "must be a list of strings or whole numbers" : "must be a list of strings"
         guard let v = member(key) else { return nil }
-        guard case .array(let items) = v else { fail(key, "must be a list of strings"); return nil }
+        guard case .array(let items) = v else { fail(key, expected); return nil }
         var out: [String] = []
         for item in items {
-            guard case .string(let s) = item else { fail(key, "must be a list of strings"); return nil }
-            out.append(s)
+            switch item {
+            case .string(let s): out.append(s)
+            case .number(let n) where integers && !n.isEmpty && n.utf8.allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }): out.append(n)
+            default: fail(key, expected); return nil
+            }
         }
         return out
     }

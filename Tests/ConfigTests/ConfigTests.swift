@@ -76,6 +76,10 @@ import Testing
         #expect(problems { _, _, z in z["roles"] = ["end-user"] }.first?.contains("end-users are never imported") == true)
         #expect(problems { _, _, z in z["roles"] = ["agent", ""] }.first?.contains("zendesk.roles: a role must not be empty") == true)
         #expect(problems { _, _, z in z.removeValue(forKey: "roles") }.first?.contains("zendesk.roles: is required") == true)
+        // A custom role by id may be a JSON number, as the API gives it; anything else one error.
+        let byID = try? load { _, _, z in z["roles"] = ["agent", 360001] }.get()
+        #expect(byID?.tenants[0].zendeskOptions?.roles == ["agent", "360001"])
+        #expect(problems { _, _, z in z["roles"] = [1.5] } == ["tenant abc-energy: zendesk.roles: must be a list of strings or whole numbers"])
     }
 
     @Test func inlineSecretsAreRefused() {

@@ -25,14 +25,14 @@ public struct ZendeskDesk: Desk {
             subdomain = Self.reduceSubdomain(raw)
             if subdomain == nil { f.fail("subdomain", "'\(raw)' is not a valid subdomain") }
         }
-        let roles = f.strings("roles")
+        let roles = f.strings("roles", integers: true)
         if let roles {
             if roles.isEmpty { f.fail("roles", "select at least one role (agent, admin, or a custom role)") }
             for r in roles where ["end-user", "end_user", "enduser"].contains(r.lowercased()) {
                 f.fail("roles", "end-users are never imported; remove '\(r)'")
             }
             if roles.contains(where: { $0.allSatisfy(\.isWhitespace) }) { f.fail("roles", "a role must not be empty") }
-        } else if enabled {
+        } else if enabled && !f.has("roles") {
             f.fail("roles", "is required: select at least one role (agent, admin, or a custom role)")
         }
         guard let subdomain else { return nil }
