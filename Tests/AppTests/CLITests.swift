@@ -35,6 +35,15 @@ import Testing
         #expect(err.contains("tenant x: zendesk.subdomain: 'a b' is not a valid subdomain"))
     }
 
+    @Test func malformedCountsAndStrayWordsAreUsageErrors() async throws {
+        #expect(await run("events", "list", "--limit", "x").0 == 2)
+        #expect(await run("audit", "--limit", "-1").0 == 2)
+        let (code, _, err) = await run("users", "list", "extra")
+        #expect(code == 2)
+        #expect(err.contains("unexpected argument 'extra'"))
+        #expect(await run("events", "list", "--limit", "5").0 == 0)
+    }
+
     @Test func usersAddListActivateWithLicenceLimit() async throws {
         #expect(await run("users", "add", "--name", "Ann Lee", "--email", "ann@x.com").0 == 0)
         #expect(await run("users", "add", "--name", "Bob", "--email", "bob@x.com", "--username", "bob").0 == 0)

@@ -51,10 +51,19 @@ struct Arguments {
         return flags.contains(name)
     }
 
-    /// Fails on any option or flag no command asked for.
-    func rejectUnknown() throws {
+    /// A positive whole number given to `name` (a `--limit`), or `fallback` when absent.
+    mutating func count(_ name: String, default fallback: Int) throws -> Int {
+        guard let raw = value(name) else { return fallback }
+        guard let n = Int(raw), n > 0 else { throw UsageError("\(name): '\(raw)' is not a positive whole number") }
+        return n
+    }
+
+    /// Fails on any option or flag no command asked for, and, given how many words the
+    /// command is (`users list`: 2), on words after them.
+    func rejectUnknown(words taken: Int? = nil) throws {
         let unknown = (Set(options.keys).union(flags)).subtracting(consumed).sorted()
         if let first = unknown.first { throw UsageError("unknown option \(first)") }
+        if let taken, words.count > taken { throw UsageError("unexpected argument '\(words[taken])'") }
     }
 }
 

@@ -8,7 +8,7 @@ enum BackupCommand {
     static func run(_ words: [String], _ ctx: inout Context) throws {
         guard let to = ctx.args.value("--to"), !to.isEmpty else { throw UsageError("usage: usersync backup --to DIR [--tenant T]") }
         let tenants = try ctx.tenants()
-        try ctx.args.rejectUnknown()
+        try ctx.args.rejectUnknown(words: 1)
         guard to != ctx.dataDir else { throw UsageError("--to must differ from the data directory") }
         for t in tenants {
             let started = Date()

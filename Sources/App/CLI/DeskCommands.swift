@@ -19,7 +19,7 @@ enum DeskCommands {
         case "connect":
             let redirect = ctx.args.value("--redirect-url")
             let code = ctx.args.value("--code")
-            try ctx.args.rejectUnknown()
+            try ctx.args.rejectUnknown(words: 2)
             let served = OAuthFlow.redirect(tenant, desk.kind, ctx.config)
             let oauth = try factory.oauth(desk.kind, tenant: tenant, redirect: redirect ?? served)
             if let code {
@@ -54,7 +54,7 @@ enum DeskCommands {
                 throw UsageError("\(name) install-webhook needs --url (the public URL of /webhooks/\(name)/\(tenant.id))")
             }
             let rotate = ctx.args.flag("--rotate")
-            try ctx.args.rejectUnknown()
+            try ctx.args.rejectUnknown(words: 2)
             let client = try factory.source(desk.kind, tenant: tenant, directory: directory)
             let (id, secret) = try await client.installWebhook(endpoint: url, rotate: rotate)
             try directory.installWebhookSecret(source: desk.kind, webhookID: id, secret: secret)

@@ -14,7 +14,7 @@ enum ReconcileCommand {
         let json = ctx.args.flag("--json")
         let only = try ctx.source()
         let tenants = try ctx.tenants()
-        try ctx.args.rejectUnknown()
+        try ctx.args.rejectUnknown(words: 1)
         var reports: [JSONText] = []
         var failed = false
         var ran = 0

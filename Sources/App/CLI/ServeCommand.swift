@@ -17,7 +17,7 @@ enum ServeCommand {
             guard let a = ListenAddress(raw) else { throw UsageError("--admin-listen: '\(raw)' is not HOST:PORT with an IPv4 address or localhost as the host") }
             return a
         }
-        try ctx.args.rejectUnknown()
+        try ctx.args.rejectUnknown(words: 1)
         let dataDirOverride = ctx.dataDir == ctx.config.dataDir ? nil : ctx.dataDir
         let service = Service(configPath: ctx.configPath, dataDirOverride: dataDirOverride, shardOverride: shard,
                               listenOverride: listen, config: ctx.config)

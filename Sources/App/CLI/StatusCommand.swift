@@ -10,7 +10,7 @@ enum StatusCommand {
     static func run(_ words: [String], _ ctx: inout Context) throws {
         let json = ctx.args.flag("--json")
         let tenants = try ctx.tenants()
-        try ctx.args.rejectUnknown()
+        try ctx.args.rejectUnknown(words: 1)
         var out: [JSONText] = []
         for t in tenants {
             let report = try TenantStatus.collect(tenant: t, directory: try ctx.directory(t))
@@ -113,8 +113,8 @@ enum AuditCommand {
             guard let id = Int64(raw) else { throw UsageError("--user must be a user id") }
             return id
         }
-        let limit = Int(ctx.args.value("--limit") ?? "1000") ?? 1000
-        try ctx.args.rejectUnknown()
+        let limit = try ctx.args.count("--limit", default: 1000)
+        try ctx.args.rejectUnknown(words: 1)
         let rows = try ctx.directory(tenant).audit(userID: user, limit: limit)
         if json {
             ctx.console.print(JSONText.array(rows.map(Render.audit)).render(indent: 2))
@@ -138,9 +138,9 @@ enum EventCommands {
             guard let s = InboxStatus(rawValue: raw) else { throw UsageError("--status must be pending, failed, applied or ignored") }
             return s
         }
-        let limit = Int(ctx.args.value("--limit") ?? "100") ?? 100
+        let limit = try ctx.args.count("--limit", default: 100)
         let tenants = try ctx.tenants()
-        try ctx.args.rejectUnknown()
+        try ctx.args.rejectUnknown(words: 2)
         var all: [JSONText] = []
         var table = Table(header: ["TENANT", "SEQ", "SOURCE", "EVENT", "TYPE", "USER", "STATUS", "ATTEMPTS", "RECEIVED", "ERROR"])
         for t in tenants {

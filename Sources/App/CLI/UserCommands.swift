@@ -16,7 +16,7 @@ enum UserCommands {
                 guard let s = LocalUser.Status(rawValue: raw) else { throw UsageError("--status must be pending, active or deactivated") }
                 status = s
             }
-            try ctx.args.rejectUnknown()
+            try ctx.args.rejectUnknown(words: 2)
             let users = try ctx.directory(tenant).users(status: status)
             if json {
                 ctx.console.print(JSONText.array(users.map { Render.user($0, tenant: tenant.id) }).render(indent: 2))
@@ -38,7 +38,7 @@ enum UserCommands {
             guard email.contains("@"), !email.contains(" ") else { throw UsageError("--email '\(email)' is not an email address") }
             let username = ctx.args.value("--username")
             let externalID = ctx.args.value("--external-id")
-            try ctx.args.rejectUnknown()
+            try ctx.args.rejectUnknown(words: 2)
             let rec = try ctx.directory(tenant).addUser(name: name, email: email, username: username, externalID: externalID,
                                                         cause: .admin(ctx.cliActor))
             if json { ctx.console.print(Render.user(rec, tenant: tenant.id).render(indent: 2)) } else {
@@ -83,7 +83,7 @@ enum AgentCommands {
         let sid = ctx.args.value("--source-id")
         let email = ctx.args.value("--email")
         let json = ctx.args.flag("--json")
-        try ctx.args.rejectUnknown()
+        try ctx.args.rejectUnknown(words: 2)
         guard sid != nil || email != nil else { throw UsageError("agents resolve needs --source-id or --email") }
         let identifier = tenant.source(source)?.settings.identifier ?? .defaultMatching
         switch try ctx.directory(tenant).resolveAgent(source: source, sourceUserID: sid, email: email, identifier: identifier) {

@@ -84,7 +84,7 @@ enum ConfigCommands {
         guard args.words.dropFirst().first == "check" else { throw UsageError("usage: usersync config check [--config PATH]") }
         let path = args.value("--config") ?? "./usersync.json"
         _ = args.value("--data-dir")
-        try args.rejectUnknown()
+        try args.rejectUnknown(words: 2)
         let config: UsersyncConfig
         do {
             config = try UsersyncConfig.load(path: path, desks: DeskRegistry.all)
