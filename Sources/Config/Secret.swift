@@ -11,9 +11,10 @@ public enum SecretRef: Sendable, Equatable, CustomStringConvertible {
     public func resolve() throws -> String {
         switch self {
         case .env(let name):
-            guard let v = ProcessInfo.processInfo.environment[name], !v.isEmpty else {
+            guard let v = ProcessInfo.processInfo.environment[name] else {
                 throw SecretError(message: "environment variable \(name) is not set")
             }
+            guard !v.isEmpty else { throw SecretError(message: "environment variable \(name) is empty") }
             return v
         case .file(let path):
             guard let data = FileManager.default.contents(atPath: path) else {

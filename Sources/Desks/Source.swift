@@ -31,7 +31,7 @@ public protocol Source: Sendable {
 extension Source {
     /// For desks whose webhooks are set up by hand on the desk's own settings page.
     public func webhooksAreManual() throws -> Never {
-        throw SourceError.http(status: 501, detail: "\(kind.rawValue) webhooks are set up on the desk's own settings page")
+        throw SourceError.unsupported("\(kind.rawValue) webhooks are set up on the desk's own settings page")
     }
 }
 
@@ -45,6 +45,8 @@ public enum SourceError: Error, CustomStringConvertible, Sendable {
     case transport(String)
     /// A response that is not what the API documents (bad JSON, missing fields).
     case malformed(String)
+    /// Something this desk does not do (no request was made).
+    case unsupported(String)
 
     public var description: String {
         switch self {
@@ -52,6 +54,7 @@ public enum SourceError: Error, CustomStringConvertible, Sendable {
         case .http(let s, let d): "HTTP \(s): \(d)"
         case .transport(let d): d
         case .malformed(let d): "malformed response: \(d)"
+        case .unsupported(let d): d
         }
     }
 

@@ -107,7 +107,7 @@ public struct Reconciler: Sendable {
             try flush()
             try await markAuthHealthy()
         } catch {
-            let why = error is CancellationError ? "cancelled: the service is stopping" : "\(error)"
+            let why = error is CancellationError ? "cancelled: the service is stopping or reloading its config" : "\(error)"
             let message = "stopped at page \(pages + 1) after \(counts.fetched) users: \(why)"
             await noteAuth(error)
             try? directory.recordRun(runID, pages: pages, counts: counts, outcome: .failed, error: message)

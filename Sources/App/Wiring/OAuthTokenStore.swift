@@ -102,7 +102,7 @@ actor OAuthTokenStore {
             switch e {
             case .authBroken: definite = true
             case .http(let status, _): definite = (400..<500).contains(status)
-            case .transport, .malformed: definite = false
+            case .transport, .malformed, .unsupported: definite = false
             }
             try directory.updateSourceState(source) { s in
                 if s.oauthRefreshClaim == me { s.oauthRefreshClaim = nil; s.oauthRefreshClaimUntil = nil }
