@@ -16,7 +16,7 @@ final class Connection {
         /// The head has started arriving (at `since`).
         case head(since: UInt64)
         /// Reading the body of `request`; `early` is a refusal answered once the body is consumed.
-        case body(head: HTTPRequestHead, route: Router.Route?, parameters: [String: String], early: HTTPResponse?)
+        case body(head: HTTPRequestHead, route: Router.Route?, parameters: RouteParameters, early: HTTPResponse?)
         /// A handler is working on a request.
         case inFlight(head: HTTPRequestHead, route: String)
         /// Response sent with `Connection: close`; draining input until the peer closes.

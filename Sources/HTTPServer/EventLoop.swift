@@ -256,7 +256,7 @@ final class EventLoop: @unchecked Sendable {
         c.sawHead = true
         var early: HTTPResponse?
         var route: Router.Route?
-        var params: [String: String] = [:]
+        var params = RouteParameters()
         let tooLarge = (head.contentLength ?? 0) > config.maxBodyBytes
         if let refusal = head.refusal {
             early = .error(refusal.status, refusal.reason)
@@ -291,7 +291,7 @@ final class EventLoop: @unchecked Sendable {
         c.phase = .body(head: head, route: route, parameters: params, early: early)
     }
 
-    func dispatch(_ c: Connection, route: Router.Route, request: HTTPRequest, parameters: [String: String]) {
+    func dispatch(_ c: Connection, route: Router.Route, request: HTTPRequest, parameters: RouteParameters) {
         var request = request
         request.parameters = parameters
         request.route = route.pattern

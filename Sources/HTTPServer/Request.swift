@@ -41,7 +41,7 @@ public struct HTTPRequestHead: Sendable {
 public struct HTTPRequest: Sendable {
     public var head: HTTPRequestHead
     public var body: [UInt8]
-    public var parameters: [String: String] = [:]
+    public var parameters = RouteParameters()
     /// The pattern of the matched route (`/webhooks/zendesk/{tenant}`), for metrics.
     public var route: String = ""
 

@@ -237,6 +237,17 @@ public struct RequestParser {
             let (name, valueBytes) = headers.field(at: i)
             let kind = Self.framingHeader(name)
             if kind.isEmpty { continue }
+            // The two every request has are read from their bytes (no String on the way).
+            if kind == "host" {
+                hosts += 1
+                if !Authority.isValid(valueBytes) { badHost = true }
+                continue
+            }
+            if kind == "content-length", let n = Self.plainLength(valueBytes) {
+                if let existing = contentLength, existing != n { return bad("conflicting Content-Length") }
+                contentLength = n
+                continue
+            }
             let value = String(decoding: valueBytes, as: UTF8.self)
             switch kind {
             case "content-length":
@@ -252,9 +263,6 @@ public struct RequestParser {
                 for part in value.pieces(splitOn: UInt8(ascii: ","), omittingEmpty: false) {
                     transferEncodings.append(part.trimmingASCIISpaces().lowercased())
                 }
-            case "host":
-                hosts += 1
-                if !Authority.isValid(value.utf8) { badHost = true }
             case "connection":
                 connectionTokens += value.pieces(splitOn: UInt8(ascii: ","), omittingEmpty: true)
                     .map { $0.trimmingASCIISpaces().lowercased() }
@@ -297,6 +305,18 @@ public struct RequestParser {
             method: String(decoding: methodBytes, as: UTF8.self), target: target, path: path, query: query, version: version,
             headers: headers, keepAlive: keepAlive, contentLength: contentLength, chunked: chunked,
             expectContinue: expect == "100-continue" && version == .http11, refusal: refusal))
+    }
+
+    /// A Content-Length that is one run of 1 to 18 digits (what clients send), else nil:
+    /// lists, spaces and anything odd take the general path.
+    static func plainLength(_ bytes: ArraySlice<UInt8>) -> Int? {
+        guard !bytes.isEmpty, bytes.count <= 18 else { return nil }
+        var n = 0
+        for b in bytes {
+            guard b >= 48, b <= 57 else { return nil }
+            n = n * 10 + Int(b - 48)
+        }
+        return n
     }
 
     /// What follows `http://` or `https://` (scheme in any case), or nil for another form.

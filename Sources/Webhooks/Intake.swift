@@ -1,5 +1,6 @@
 import Config
 import Desks
+import JSON
 import Directory
 import FoundationEssentials
 import SyncRules
@@ -63,6 +64,11 @@ public struct WebhookIntake: Sendable {
         if let problem = format.verify(header: header, body: body, secrets: target.secrets, tolerance: tolerance,
                                        now: Date().timeIntervalSince1970) {
             completion(.rejected(status: 401, reason: problem))
+            return
+        }
+        // JSON is UTF-8: a body that is not would reach the directory as U+FFFD.
+        guard JSONReader.isUTF8(body) else {
+            completion(.rejected(status: 400, reason: "malformed body: not UTF-8"))
             return
         }
         let envelope: WebhookEnvelope

@@ -147,4 +147,14 @@ import Testing
         #expect { try JSONReader.read(body) { r in try r.skipValue() } } throws: { Self.refusedAsTooDeep($0) }
         #expect { try JSONValue.parse(body) } throws: { Self.refusedAsTooDeep($0) }
     }
+
+    @Test func utf8IsCheckedWholeAndExactly() {
+        #expect(JSONReader.isUTF8(Array(#"{"name":"plain ascii, longer than eight bytes"}"#.utf8)))
+        #expect(JSONReader.isUTF8(Array(#"{"name":"Zoë Ångström 日本 🙂"}"#.utf8)))
+        #expect(JSONReader.isUTF8([]))
+        for bad: [UInt8] in [[0xFF], [0x41, 0xC3], [0xC0, 0x80], [0xED, 0xA0, 0x80], [0xF4, 0x90, 0x80, 0x80], [0x80]] {
+            #expect(!JSONReader.isUTF8(Array("0123456789abcdef".utf8) + bad), "\(bad)")
+            #expect(!JSONReader.isUTF8(bad + Array("tail".utf8)), "\(bad)")
+        }
+    }
 }

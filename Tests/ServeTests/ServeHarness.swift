@@ -81,8 +81,11 @@ final class ServeHarness: @unchecked Sendable {
 
     /// A signed Zendesk event body and its headers.
     static func signed(_ body: String, secret: String = secret, at date: Date = Date()) -> (body: [UInt8], headers: [(String, String)]) {
+        signed(bytes: Array(body.utf8), secret: secret, at: date)
+    }
+
+    static func signed(bytes: [UInt8], secret: String = secret, at date: Date = Date()) -> (body: [UInt8], headers: [(String, String)]) {
         let ts = Timestamp(seconds: Int64(date.timeIntervalSince1970)).iso8601
-        let bytes = Array(body.utf8)
         return (bytes, [("Content-Type", "application/json"), ("X-Zendesk-Webhook-Signature", ZendeskSignature.sign(secret: secret, timestamp: ts, body: bytes)),
                         ("X-Zendesk-Webhook-Signature-Timestamp", ts)])
     }

@@ -54,6 +54,13 @@ import Webhooks
         #expect(proceed.readResponse()?.status == 401)
         #expect(try h.deliver("{not json").status == 400)
         #expect(try h.deliver(#"{"type":"zen:event-type:user.created"}"#).status == 400)
+        // Signed, but not UTF-8, or about something that is not a Zendesk user: 400.
+        var latin1 = Array(ServeHarness.event(type: "user.name_changed", user: ann, current: #""X""#).utf8)
+        latin1[try #require(latin1.firstIndex(of: UInt8(ascii: "X")))] = 0xFF
+        let notUTF8 = ServeHarness.signed(bytes: latin1)
+        #expect(try h.post("/webhooks/zendesk/abc-energy", body: notUTF8.body, headers: notUTF8.headers).status == 400)
+        #expect(try h.deliver(ServeHarness.event(type: "user.name_changed", user: "abc", current: #""X""#)).status == 400)
+        #expect(try h.directory().events().isEmpty)
 
         let first = try h.deliver(valid)
         #expect(first.status == 200 && String(decoding: first.body, as: UTF8.self).contains("stored"))

@@ -119,7 +119,14 @@ public struct ZendeskEvent: Sendable, Equatable {
                 guard let type, !type.isEmpty else { throw Malformed(description: "event has no type") }
                 if let e = detail.email, e.isEmpty { detail.email = nil }
                 if let x = detail.externalID, x.isEmpty { detail.externalID = nil }
-                return ZendeskEvent(id: id, type: type, time: time, subject: subject, detail: detail, current: current, previous: previous)
+                let event = ZendeskEvent(id: id, type: type, time: time, subject: subject, detail: detail, current: current,
+                                         previous: previous)
+                // Zendesk user ids are whole numbers: an event about anything else could only
+                // fail every fetch until its retries ran out.
+                if event.userEventName != nil, let uid = event.userID, !uid.utf8.allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }) {
+                    throw Malformed(description: "user id '\(uid)' is not a Zendesk user id")
+                }
+                return event
             }
         } catch let e as JSONReader.SyntaxError {
             throw Malformed(description: e.description)

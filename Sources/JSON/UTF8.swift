@@ -1,0 +1,18 @@
+extension JSONReader {
+    /// Whether `bytes` is well-formed UTF-8, as JSON text must be (RFC 8259 §8.1). The
+    /// reader itself decodes leniently (an invalid sequence becomes U+FFFD), so a caller
+    /// that must refuse such input, not store it, asks this first. ASCII, the common case,
+    /// is confirmed eight bytes at a time; the rest is the standard library's validation.
+    public static func isUTF8(_ bytes: [UInt8]) -> Bool {
+        bytes.withUnsafeBufferPointer { buf in
+            var i = 0
+            if let base = buf.baseAddress {
+                let raw = UnsafeRawPointer(base)
+                while i + 8 <= buf.count, raw.loadUnaligned(fromByteOffset: i, as: UInt64.self) & 0x8080_8080_8080_8080 == 0 { i += 8 }
+            }
+            while i < buf.count, buf[i] < 0x80 { i += 1 }
+            // Every byte before `i` is ASCII, so `i` starts a sequence.
+            return i == buf.count || String(validating: UnsafeBufferPointer(rebasing: buf[i...]), as: UTF8.self) != nil
+        }
+    }
+}
