@@ -235,7 +235,10 @@ final class EventLoop: @unchecked Sendable {
                 case .incomplete:
                     return
                 case .failure(let f):
-                    queue(c, HTTPResponse.error(f.status, f.reason), head: nil, forceClose: true)
+                    // A body read only to be discarded (the answer was decided from the head,
+                    // e.g. 404) keeps that answer when it turns out bad or too large: the
+                    // route outranks the size (SPEC §4); the connection ends either way.
+                    queue(c, early ?? HTTPResponse.error(f.status, f.reason), head: early == nil ? nil : head, forceClose: true)
                     return
                 case .complete(let body):
                     if let early {
@@ -323,7 +326,8 @@ final class EventLoop: @unchecked Sendable {
             c.output.removeSubrange(0..<c.outputOffset)
             c.outputOffset = 0
         }
-        response.serialize(into: &c.output, date: date, close: close, headOnly: head?.method == "HEAD")
+        response.serialize(into: &c.output, date: date, close: close, announceKeepAlive: head?.version == .http10,
+                           headOnly: head?.method == "HEAD")
         if close { c.closeAfterWrite = true }
         shared.notePending(c.pendingOutput)
     }

@@ -50,9 +50,11 @@ public struct HTTPResponse: Sendable {
         case 405: "Method Not Allowed"
         case 408: "Request Timeout"
         case 409: "Conflict"
+        case 410: "Gone"
         case 411: "Length Required"
         case 413: "Content Too Large"
         case 415: "Unsupported Media Type"
+        case 417: "Expectation Failed"
         case 422: "Unprocessable Content"
         case 429: "Too Many Requests"
         case 431: "Request Header Fields Too Large"
@@ -66,8 +68,9 @@ public struct HTTPResponse: Sendable {
     }
 
     /// Appends the whole response to `out`: status line, headers and body in one buffer,
-    /// so it goes out in one write.
-    func serialize(into out: inout [UInt8], date: [UInt8], close: Bool, headOnly: Bool) {
+    /// so it goes out in one write. `announceKeepAlive` says so to an HTTP/1.0 client that
+    /// asked for it (for which closing is the default; RFC 9112 Appendix C.2.2).
+    func serialize(into out: inout [UInt8], date: [UInt8], close: Bool, announceKeepAlive: Bool = false, headOnly: Bool) {
         out.reserveCapacity(out.count + 128 + body.count)
         out.append(contentsOf: Self.statusLine(status))
         out.append(contentsOf: Self.dateName)
@@ -75,7 +78,7 @@ public struct HTTPResponse: Sendable {
         out.append(contentsOf: Self.lengthName)
         out.append(contentsOf: String(body.count).utf8)
         out.append(contentsOf: Self.crlf)
-        if close { out.append(contentsOf: Self.closeLine) }
+        if close { out.append(contentsOf: Self.closeLine) } else if announceKeepAlive { out.append(contentsOf: Self.keepAliveLine) }
         for (n, v) in headers {
             out.append(contentsOf: n.utf8)
             out.append(contentsOf: Self.colon)
@@ -91,6 +94,7 @@ public struct HTTPResponse: Sendable {
     private static let dateName = Array("Date: ".utf8)
     private static let lengthName = Array("\r\nContent-Length: ".utf8)
     private static let closeLine = Array("Connection: close\r\n".utf8)
+    private static let keepAliveLine = Array("Connection: keep-alive\r\n".utf8)
     private static let common: [Int: [UInt8]] = Dictionary(uniqueKeysWithValues: [200, 202, 400, 401, 404, 405, 408, 413, 431, 503].map {
         ($0, Array("HTTP/1.1 \($0) \(reason($0))\r\n".utf8))
     })

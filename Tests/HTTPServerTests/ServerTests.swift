@@ -79,9 +79,14 @@ import Testing
         #expect(c.isClosed())
         let k = try client()
         k.send("GET /hello HTTP/1.0\r\nConnection: keep-alive\r\n\r\n")
-        #expect(k.readResponse()?.status == 200)
+        let first = k.readResponse()
+        #expect(first?.status == 200)
+        #expect(first?.header("Connection") == "keep-alive", "an HTTP/1.0 client learns the connection stays open")
         k.send("GET /hello HTTP/1.0\r\nConnection: keep-alive\r\n\r\n")
         #expect(k.readResponse()?.status == 200)
+        let v11 = try client()
+        v11.send("GET /hello HTTP/1.1\r\nHost: t\r\n\r\n")
+        #expect(v11.readResponse()?.header("Connection") == nil, "HTTP/1.1 keeps the connection by default")
         server.stop()
     }
 
