@@ -1,14 +1,59 @@
 import Dispatch
 import FoundationEssentials
 import JSON
+import Synchronization
 
 /// Counters, gauges and one histogram in Prometheus text format (exposition format 0.0.4).
 /// Labels are fixed per metric, so series stay few: routes are patterns, not paths.
 final class Metrics: @unchecked Sendable {
     private let lock = Lock()
-    private var counters: [String: [LabelSet: Double]] = [:]
+    private var counters: [String: [LabelSet: Series]] = [:]
     private var help: [String: (String, String)] = [:]
-    private var histograms: [String: [LabelSet: Histogram]] = [:]
+    private var histograms: [String: [LabelSet: HistogramSeries]] = [:]
+
+    /// One series of a counter or gauge, looked up once by whoever changes it on a hot
+    /// path: a change is then a lock and an add. Looking it up by name and labels hashes
+    /// them (~2,500 instructions), and every webhook bumps several.
+    final class Series: Sendable {
+        private let value = Mutex(0.0)
+        func add(_ v: Double = 1) { value.withLock { $0 += v } }
+        func set(_ v: Double) { value.withLock { $0 = v } }
+        var current: Double { value.withLock { $0 } }
+    }
+
+    final class HistogramSeries: Sendable {
+        private let value = Mutex(Histogram())
+        func observe(_ v: Double) { value.withLock { $0.add(v) } }
+        var current: Histogram { value.withLock { $0 } }
+    }
+
+    /// The series of one metric that differ in up to three labels (`outcome`; `type` and
+    /// `outcome`; route, method and status), each looked up by its values once and kept.
+    final class Family: @unchecked Sendable {
+        private struct Values: Hashable { var a: String, b: String, c: String }
+        private let metrics: Metrics
+        private let name: String
+        private let base: [(String, String)]
+        private let varying: [String]
+        private let lock = Lock()
+        private var known: [Values: Series] = [:]
+
+        init(_ metrics: Metrics, _ name: String, base: [(String, String)], varying: [String]) {
+            self.metrics = metrics
+            self.name = name
+            self.base = base
+            self.varying = varying
+        }
+
+        func series(_ a: String, _ b: String = "", _ c: String = "") -> Series {
+            let key = Values(a: a, b: b, c: c)
+            if let s = lock.withLock({ known[key] }) { return s }
+            let labels = base + zip(varying, [a, b, c]).map { ($0, $1) }
+            let s = metrics.series(name, labels)
+            lock.withLock { known[key] = s }
+            return s
+        }
+    }
     static let buckets: [Double] = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10]
 
     struct Histogram {
@@ -63,28 +108,40 @@ final class Metrics: @unchecked Sendable {
         }
     }
 
-    func increment(_ name: String, _ labels: [(String, String)], by v: Double = 1) {
+    /// The series of `name` with `labels`, made on first use.
+    func series(_ name: String, _ labels: [(String, String)]) -> Series {
         let key = LabelSet(labels)
-        lock.withLock { counters[name, default: [:]][key, default: 0] += v }
+        return lock.withLock {
+            if let s = counters[name]?[key] { return s }
+            let s = Series()
+            counters[name, default: [:]][key] = s
+            return s
+        }
     }
 
-    func set(_ name: String, _ labels: [(String, String)], _ v: Double) {
+    func histogram(_ name: String, _ labels: [(String, String)]) -> HistogramSeries {
         let key = LabelSet(labels)
-        lock.withLock { counters[name, default: [:]][key] = v }
+        return lock.withLock {
+            if let h = histograms[name]?[key] { return h }
+            let h = HistogramSeries()
+            histograms[name, default: [:]][key] = h
+            return h
+        }
     }
 
-    func observe(_ name: String, _ labels: [(String, String)], _ v: Double) {
-        let key = LabelSet(labels)
-        lock.withLock { histograms[name, default: [:]][key, default: Histogram()].add(v) }
-    }
+    func increment(_ name: String, _ labels: [(String, String)], by v: Double = 1) { series(name, labels).add(v) }
+
+    func set(_ name: String, _ labels: [(String, String)], _ v: Double) { series(name, labels).set(v) }
+
+    func observe(_ name: String, _ labels: [(String, String)], _ v: Double) { histogram(name, labels).observe(v) }
 
     /// The exposition text; `gauges` adds values computed at scrape time.
     func render(extra: [(name: String, labels: [(String, String)], value: Double)]) -> String {
         var c: [String: [String: Double]] = [:]
         var h: [String: [String: Histogram]] = [:]
         lock.withLock {
-            for (name, series) in counters { c[name] = Dictionary(uniqueKeysWithValues: series.map { ($0.key.text, $0.value) }) }
-            for (name, series) in histograms { h[name] = Dictionary(uniqueKeysWithValues: series.map { ($0.key.text, $0.value) }) }
+            for (name, series) in counters { c[name] = Dictionary(uniqueKeysWithValues: series.map { ($0.key.text, $0.value.current) }) }
+            for (name, series) in histograms { h[name] = Dictionary(uniqueKeysWithValues: series.map { ($0.key.text, $0.value.current) }) }
         }
         for e in extra { c[e.name, default: [:]][LabelSet(e.labels).text] = e.value }
         var out = ""

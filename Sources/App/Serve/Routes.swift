@@ -42,8 +42,7 @@ struct Routes {
                   let s = service.runtime(tenant)?.sources[source],
                   let reason = WebhookIntake(tolerance: service.webhookTolerance).refusal(header: { head.headers[$0] }, desk: s.desk)
             else { return nil }
-            service.metrics.increment("usersync_webhook_deliveries_total",
-                                      [("tenant", tenant), ("source", source.rawValue), ("outcome", "refused")])
+            s.deliveries.series("refused").add()
             return .error(401, reason)
         }
         r.on("POST", "/webhooks/{source}/{tenant}", precheck: known, authorize: signed) { req, res in
@@ -74,10 +73,7 @@ struct Routes {
             res.send(.error(404, "unknown tenant or source not configured"))
             return
         }
-        let metrics = service.metrics
-        let count: @Sendable (String) -> Void = { outcome in
-            metrics.increment("usersync_webhook_deliveries_total", [("tenant", tenant), ("source", source.rawValue), ("outcome", outcome)])
-        }
+        let count: @Sendable (String) -> Void = { outcome in s.deliveries.series(outcome).add() }
         let intake = WebhookIntake(tolerance: service.webhookTolerance)
         let headers = req.headers
         let body = req.body

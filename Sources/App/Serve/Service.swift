@@ -84,9 +84,9 @@ final class Service: @unchecked Sendable {
         } else if limit.after < sc.maxConnections {
             log.warn("open file limit below http.max_connections", ["limit": String(limit.after)])
         }
-        let metrics = self.metrics
+        let requests = Metrics.Family(metrics, "usersync_http_requests_total", base: [], varying: ["route", "method", "status"])
         let observer: @Sendable (String, String, Int) -> Void = { route, method, status in
-            metrics.increment("usersync_http_requests_total", [("route", route), ("method", method), ("status", String(status))])
+            requests.series(route, method, String(status)).add()
         }
         let routes = Routes(service: self)
         let surface: Routes.Surface = (adminListenOverride ?? config.adminListen) == nil ? .all : .webhooks

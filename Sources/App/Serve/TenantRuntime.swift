@@ -22,11 +22,13 @@ final class SourceRuntime: @unchecked Sendable {
     let writer: InboxWriter?
     let applier: InboxApplier?
     let scheduler: Scheduler?
+    /// `usersync_webhook_deliveries_total` of this source, by outcome.
+    let deliveries: Metrics.Family
 
     var kind: SourceKind { desk.kind }
 
     init(desk: any Desk, config: SourceConfig, enabled: Bool, configured: [String], stored: StoredWebhookSecrets, overlap: Int64,
-         writer: InboxWriter?, applier: InboxApplier?, scheduler: Scheduler?) {
+         writer: InboxWriter?, applier: InboxApplier?, scheduler: Scheduler?, deliveries: Metrics.Family) {
         self.desk = desk
         self.config = config
         self.enabled = enabled
@@ -36,6 +38,7 @@ final class SourceRuntime: @unchecked Sendable {
         self.writer = writer
         self.applier = applier
         self.scheduler = scheduler
+        self.deliveries = deliveries
     }
 
     /// The secrets that verify now: a replaced stored secret stops once its overlap passed.
@@ -159,18 +162,21 @@ final class TenantRuntime: @unchecked Sendable {
             log.error("\(kind.rawValue) client unavailable", fields.merging(["error": "\(error)"]) { a, _ in a })
         }
         let enabled = section.enabled && t.integrationsAllowed
+        let labels = [("tenant", t.id), ("source", kind.rawValue)]
+        let deliveries = Metrics.Family(metrics, "usersync_webhook_deliveries_total", base: labels, varying: ["outcome"])
         guard enabled, let writer else {
             return SourceRuntime(desk: desk, config: section, enabled: false, configured: secrets, stored: stored,
-                                 overlap: secretOverlap, writer: nil, applier: nil, scheduler: nil)
+                                 overlap: secretOverlap, writer: nil, applier: nil, scheduler: nil, deliveries: deliveries)
         }
-        let labels = [("tenant", t.id), ("source", kind.rawValue)]
+        let settled = Metrics.Family(metrics, "usersync_events_total", base: labels, varying: ["type", "outcome"])
+        let latencies = metrics.histogram("usersync_apply_latency_seconds", labels)
         let applier = InboxApplier(directory: directory, format: desk.webhooks, source: applierClient,
                                    settings: .init(sync: section.settings, licenceLimit: t.licenceLimit,
                                                    maxAttempts: events.maxAttempts, retryDelay: Double(events.retryDelay)),
                                    log: { log.warn($0, fields) },
                                    observer: { type, outcome, latency in
-                                       metrics.increment("usersync_events_total", labels + [("type", type), ("outcome", outcome)])
-                                       if let latency { metrics.observe("usersync_apply_latency_seconds", labels, latency) }
+                                       settled.series(type, outcome).add()
+                                       if let latency { latencies.observe(latency) }
                                    })
         writer.onStored(kind) { applier.wake() }
         var scheduler: Scheduler?
@@ -183,6 +189,6 @@ final class TenantRuntime: @unchecked Sendable {
             }
         }
         return SourceRuntime(desk: desk, config: section, enabled: true, configured: secrets, stored: stored, overlap: secretOverlap,
-                             writer: writer, applier: applier, scheduler: scheduler)
+                             writer: writer, applier: applier, scheduler: scheduler, deliveries: deliveries)
     }
 }

@@ -123,7 +123,7 @@ public struct ZendeskEvent: Sendable, Equatable {
                                          previous: previous)
                 // Zendesk user ids are whole numbers: an event about anything else could only
                 // fail every fetch until its retries ran out.
-                if event.userEventName != nil, let uid = event.userID, !uid.utf8.allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }) {
+                if let uid = event.userID, !uid.utf8.allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }), event.userEventName != nil {
                     throw Malformed(description: "user id '\(uid)' is not a Zendesk user id")
                 }
                 return event
