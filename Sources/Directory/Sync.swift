@@ -158,7 +158,7 @@ struct JSONList {
 
     mutating func append(_ value: Int64) {
         if bytes.count > 1 { bytes.append(UInt8(ascii: ",")) }
-        bytes.append(contentsOf: String(value).utf8)
+        JSONWriter.appendInteger(value, to: &bytes)
     }
 
     var text: String { String(decoding: bytes, as: UTF8.self) + "]" }

@@ -322,7 +322,7 @@ enum AuditJSON {
         out.reserveCapacity(160 + u.name.utf8.count + (u.email?.utf8.count ?? 0) + (u.reason?.utf8.count ?? 0))
         func raw(_ s: StaticString) { out.append(contentsOf: UnsafeBufferPointer(start: s.utf8Start, count: s.utf8CodeUnitCount)) }
         func text(_ s: String?) { JSONWriter.appendQuoted(s, to: &out) }
-        raw("{\"id\":"); out.append(contentsOf: String(u.id).utf8)
+        raw("{\"id\":"); JSONWriter.appendInteger(u.id, to: &out)
         raw(",\"name\":"); text(u.name)
         raw(",\"email\":"); text(u.email)
         raw(",\"username\":"); text(u.username)

@@ -12,7 +12,7 @@ public enum JSONWriter {
     /// Appends `s` quoted (or `null`) to UTF-8 bytes: for text built from many fields
     /// (audit rows), where concatenating Strings cost more than the rest of the row.
     public static func appendQuoted(_ s: String?, to out: inout [UInt8]) {
-        guard var s else { out.append(contentsOf: "null".utf8); return }
+        guard var s else { out.append(contentsOf: Self.null); return }
         out.append(UInt8(ascii: "\""))
         // Most text needs no escaping: check the bytes once and copy them in one piece, from
         // the buffer just checked (appending the UTF-8 view walked the string a second time).
@@ -44,4 +44,22 @@ public enum JSONWriter {
 
     /// A quoted string, or `null`.
     public static func quote(_ s: String?) -> String { s.map { quote($0) } ?? "null" }
+
+    private static let null: [UInt8] = Array("null".utf8)
+
+    /// Appends the decimal digits of `v` (a JSON number) without making a String of them.
+    public static func appendInteger(_ v: Int64, to out: inout [UInt8]) {
+        if v < 0 { out.append(UInt8(ascii: "-")) }
+        var m = v.magnitude
+        var digits: (UInt64, UInt64, UInt64) = (0, 0, 0)  // 24 bytes: room for 20 digits
+        var n = 0
+        withUnsafeMutableBytes(of: &digits) { buf in
+            repeat {
+                buf[23 - n] = UInt8(ascii: "0") + UInt8(m % 10)
+                m /= 10
+                n += 1
+            } while m > 0
+            out.append(contentsOf: UnsafeRawBufferPointer(rebasing: buf[(24 - n)...]))
+        }
+    }
 }

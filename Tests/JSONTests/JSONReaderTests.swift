@@ -157,4 +157,12 @@ import Testing
             #expect(!JSONReader.isUTF8(bad + Array("tail".utf8)), "\(bad)")
         }
     }
+
+    @Test func integersAreWrittenAsTheirDigits() {
+        for v: Int64 in [0, 7, -5, 1_234_567_890_123, .max, .min] {
+            var out: [UInt8] = [UInt8(ascii: "[")]
+            JSONWriter.appendInteger(v, to: &out)
+            #expect(String(decoding: out, as: UTF8.self) == "[\(v)")
+        }
+    }
 }
