@@ -272,7 +272,6 @@ public final class InboxApplier: @unchecked Sendable {
             } else {
                 observation = .deleted(sourceUserID: userID, at: nil)
             }
-            clearAuthBroken()
             let decisions = try directory.apply([Evidence(observation, cause: .event(settings.sync.source, first.eventID))],
                                                 settings: settings.sync, licenceLimit: settings.licenceLimit, mode: .immediate,
                                                 completing: [events.map(\.seq)])
@@ -285,16 +284,6 @@ public final class InboxApplier: @unchecked Sendable {
             }
             for ev in events { recordFailure(ev, error) }
         }
-    }
-
-    /// The source answered an authenticated request: credentials that were marked broken
-    /// (SPEC §4) work again, and `status` and the alert gauge say so at once, not only
-    /// after the next full run.
-    private func clearAuthBroken() {
-        let kind = settings.sync.source
-        guard (try? directory.sourceState(kind).authBroken) == true else { return }
-        try? directory.updateSourceState(kind) { $0.authBroken = false; $0.authError = nil }
-        log("credentials work again: auth no longer marked broken")
     }
 
     /// Counts settled events: applied, or, those the rules found older than what the link
