@@ -2,10 +2,6 @@
 #define USERSYNC_CSQLITE_SHIM_H
 #include <sqlite3.h>
 
-/* SQLITE_TRANSIENT is a cast macro that Swift cannot import:
-   https://www.sqlite.org/c3ref/c_static.html */
-static inline sqlite3_destructor_type csqlite_transient(void) { return SQLITE_TRANSIENT; }
-
 /* sqlite3_db_config is variadic; turn off double-quoted string literals
    (https://www.sqlite.org/quirks.html#dblquote). */
 static inline int csqlite_disable_dqs(sqlite3 *db) {

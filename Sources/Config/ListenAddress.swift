@@ -1,6 +1,9 @@
 import Glibc
 
 extension ListenAddress {
+    /// What `init?(_:)` takes, for messages that refuse something else.
+    public static let form = "HOST:PORT with an IPv4 address or localhost as the host"
+
     /// `HOST:PORT`, as `listen`, `admin_listen` and `serve --listen` take it: the host an
     /// IPv4 address or `localhost` (what the receiver binds; empty means every address).
     public init?(_ text: String) {

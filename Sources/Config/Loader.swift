@@ -24,9 +24,10 @@ extension UsersyncConfig {
         let report = Fields.Report()
         let top = Fields(object, prefix: "", path: "", report: report)
 
-        let listen = parseListen(top) ?? ListenAddress(host: "127.0.0.1", port: 8080)
+        let parsedListen = parseListen(top)
+        let listen = parsedListen ?? ListenAddress(host: "127.0.0.1", port: 8080)
         let adminListen = parseListen(top, key: "admin_listen")
-        if let adminListen, adminListen.clashes(with: listen) {
+        if let adminListen, let parsedListen, adminListen.clashes(with: parsedListen) {
             top.fail("admin_listen", "'\(adminListen)' is the address of listen: the admin API needs its own port")
         }
         var dataDir = top.string("data_dir") ?? "./data"
@@ -94,7 +95,7 @@ extension UsersyncConfig {
     private static func parseListen(_ top: Fields, key: String = "listen") -> ListenAddress? {
         guard let raw = top.string(key) ?? (key == "listen" ? "127.0.0.1:8080" : nil) else { return nil }
         guard let address = ListenAddress(raw) else {
-            top.fail(key, "'\(raw)' is not HOST:PORT with an IPv4 address or localhost as the host")
+            top.fail(key, "'\(raw)' is not \(ListenAddress.form)")
             return nil
         }
         return address

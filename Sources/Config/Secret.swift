@@ -51,9 +51,14 @@ extension TenantConfig {
         return out
     }
 
-    /// What its secrets read as now ("" for one that cannot be read): a reload that finds
-    /// them changed (a rotated secret file) rebuilds the tenant, as a changed section does.
-    public func readSecrets() -> [String] { secretReferences.map { (try? $0.ref.resolve()) ?? "" } }
+    /// A digest of what its secrets read as now (kept by a runtime instead of the secrets
+    /// themselves): a reload that finds it changed (a rotated secret file) rebuilds the
+    /// tenant, as a changed section does. Stable within a process only.
+    public func secretsDigest() -> Int {
+        var h = Hasher()
+        for s in secretReferences { h.combine((try? s.ref.resolve()) ?? "") }
+        return h.finalize()
+    }
 }
 
 extension UsersyncConfig {

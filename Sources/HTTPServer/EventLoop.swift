@@ -236,9 +236,13 @@ final class EventLoop: @unchecked Sendable {
                     return
                 case .failure(let f):
                     // A body read only to be discarded (the answer was decided from the head,
-                    // e.g. 404) keeps that answer when it turns out bad or too large: the
-                    // route outranks the size (SPEC §4); the connection ends either way.
-                    queue(c, early ?? HTTPResponse.error(f.status, f.reason), head: early == nil ? nil : head, forceClose: true)
+                    // e.g. 404) keeps that answer when it turns out too large: the route
+                    // outranks the size (SPEC §4). Bad framing is 400 whatever came before.
+                    if let early, f.status == 413 {
+                        queue(c, early, head: head, forceClose: true)
+                    } else {
+                        queue(c, HTTPResponse.error(f.status, f.reason), head: nil, forceClose: true)
+                    }
                     return
                 case .complete(let body):
                     if let early {

@@ -57,14 +57,25 @@ public struct HTTPRequest: Sendable {
 
 enum PercentDecoding {
     static func decode(_ s: Substring) -> String {
-        guard s.utf8.contains(where: { $0 == UInt8(ascii: "%") || $0 == UInt8(ascii: "+") }) else { return String(s) }
+        var s = s
+        return s.withUTF8 { decode($0) }
+    }
+
+    /// `+` as a space and `%XX` as its byte; text without either is taken as it is.
+    static func decode(_ bytes: UnsafeBufferPointer<UInt8>) -> String {
+        guard bytes.contains(where: { $0 == UInt8(ascii: "%") || $0 == UInt8(ascii: "+") }) else {
+            return String(decoding: bytes, as: UTF8.self)
+        }
         var out: [UInt8] = []
-        var u = Array(s.utf8)[...]
-        while let c = u.popFirst() {
+        out.reserveCapacity(bytes.count)
+        var i = 0
+        while i < bytes.count {
+            let c = bytes[i]
+            i += 1
             if c == UInt8(ascii: "+") { out.append(0x20); continue }
-            if c == UInt8(ascii: "%"), u.count >= 2, let h = hex(u[u.startIndex]), let l = hex(u[u.startIndex + 1]) {
+            if c == UInt8(ascii: "%"), i + 2 <= bytes.count, let h = hex(bytes[i]), let l = hex(bytes[i + 1]) {
                 out.append(h << 4 | l)
-                u.removeFirst(2)
+                i += 2
                 continue
             }
             out.append(c)

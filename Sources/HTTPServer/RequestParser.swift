@@ -215,15 +215,9 @@ public struct RequestParser {
             guard let colon = l.firstIndex(of: 0x3A) else { return bad("header line without ':'") }
             let name = l[l.startIndex..<colon]
             guard !name.isEmpty, name.allSatisfy(Self.isToken) else { return bad("invalid header name") }
-            var vs = colon + 1
-            var ve = l.endIndex
-            while vs < ve, bytes[vs] == 0x20 || bytes[vs] == 0x09 { vs += 1 }
-            while ve > vs, bytes[ve - 1] == 0x20 || bytes[ve - 1] == 0x09 { ve -= 1 }
-            for k in vs..<ve {
-                let c = bytes[k]
-                if (c < 0x20 && c != 0x09) || c == 0x7F { return bad("control character in header value") }
-            }
-            headers.add(name: name, value: bytes[vs..<ve])
+            let value = Self.trimmed(l[(colon + 1)...])
+            for c in value where (c < 0x20 && c != 0x09) || c == 0x7F { return bad("control character in header value") }
+            headers.add(name: name, value: value)
         }
 
         // Framing: Content-Length and Transfer-Encoding (RFC 9112 §6).
@@ -243,29 +237,27 @@ public struct RequestParser {
                 if !Authority.isValid(valueBytes) { badHost = true }
                 continue
             }
-            if kind == "content-length", let n = Self.plainLength(valueBytes) {
-                if let existing = contentLength, existing != n { return bad("conflicting Content-Length") }
-                contentLength = n
+            if kind == "content-length" {
+                // One plain number (what clients send) is read from the bytes; a list, with
+                // spaces, goes through the pieces. Each must be digits and all must agree.
+                let parts = Self.plainLength(valueBytes) != nil ? [valueBytes[...]]
+                    : valueBytes.split(separator: UInt8(ascii: ","), omittingEmptySubsequences: false).map { Self.trimmed($0) }
+                for part in parts {
+                    guard let n = Self.plainLength(part) else { return bad("invalid Content-Length") }
+                    if let existing = contentLength, existing != n { return bad("conflicting Content-Length") }
+                    contentLength = n
+                }
                 continue
             }
             let value = String(decoding: valueBytes, as: UTF8.self)
             switch kind {
-            case "content-length":
-                for part in value.pieces(splitOn: UInt8(ascii: ","), omittingEmpty: false) {
-                    let p = part.trimmingASCIISpaces()
-                    guard !p.isEmpty, p.utf8.count <= 18, p.utf8.allSatisfy({ $0 >= 48 && $0 <= 57 }), let n = Int(p) else {
-                        return bad("invalid Content-Length")
-                    }
-                    if let existing = contentLength, existing != n { return bad("conflicting Content-Length") }
-                    contentLength = n
-                }
             case "transfer-encoding":
-                for part in value.pieces(splitOn: UInt8(ascii: ","), omittingEmpty: false) {
-                    transferEncodings.append(part.trimmingASCIISpaces().lowercased())
+                for part in valueBytes.split(separator: UInt8(ascii: ","), omittingEmptySubsequences: false) {
+                    transferEncodings.append(String(decoding: Self.trimmed(part), as: UTF8.self).lowercased())
                 }
             case "connection":
-                connectionTokens += value.pieces(splitOn: UInt8(ascii: ","), omittingEmpty: true)
-                    .map { $0.trimmingASCIISpaces().lowercased() }
+                connectionTokens += valueBytes.split(separator: UInt8(ascii: ","))
+                    .map { String(decoding: Self.trimmed($0), as: UTF8.self).lowercased() }
             case "expect":
                 expect = value.lowercased()
             default:
@@ -307,8 +299,7 @@ public struct RequestParser {
             expectContinue: expect == "100-continue" && version == .http11, refusal: refusal))
     }
 
-    /// A Content-Length that is one run of 1 to 18 digits (what clients send), else nil:
-    /// lists, spaces and anything odd take the general path.
+    /// A Content-Length value that is one run of 1 to 18 digits, else nil.
     static func plainLength(_ bytes: ArraySlice<UInt8>) -> Int? {
         guard !bytes.isEmpty, bytes.count <= 18 else { return nil }
         var n = 0
@@ -317,6 +308,14 @@ public struct RequestParser {
             n = n * 10 + Int(b - 48)
         }
         return n
+    }
+
+    /// `bytes` without the spaces and tabs around it (optional whitespace, RFC 9110 §5.6.3).
+    static func trimmed<C: BidirectionalCollection>(_ bytes: C) -> C.SubSequence where C.Element == UInt8 {
+        var s = bytes.startIndex, e = bytes.endIndex
+        while s < e, bytes[s] == 0x20 || bytes[s] == 0x09 { s = bytes.index(after: s) }
+        while e > s, case let p = bytes.index(before: e), bytes[p] == 0x20 || bytes[p] == 0x09 { e = p }
+        return bytes[s..<e]
     }
 
     /// What follows `http://` or `https://` (scheme in any case), or nil for another form.
@@ -451,11 +450,3 @@ public struct RequestParser {
     public var hasPartialInput: Bool { start < buffer.count }
 }
 
-extension Substring {
-    func trimmingASCIISpaces() -> String {
-        var s = self[...]
-        while let f = s.first, f == " " || f == "\t" { s = s.dropFirst() }
-        while let l = s.last, l == " " || l == "\t" { s = s.dropLast() }
-        return String(s)
-    }
-}

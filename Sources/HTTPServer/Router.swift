@@ -59,14 +59,14 @@ public struct Router: Sendable {
 
     func match(method: String, path: String) -> Match {
         var bytes = path
-        return bytes.withUTF8 { match(method: method, path: path, bytes: $0) }
+        return bytes.withUTF8 { match(method: method, bytes: $0) }
     }
 
     /// Every webhook comes through here: segments are found and literals compared on the
     /// path's bytes, and only the route that answers has its parameters decoded (a split
     /// into substrings, their comparison as strings and a dictionary cost ~7,000
     /// instructions a request).
-    private func match(method: String, path: String, bytes: UnsafeBufferPointer<UInt8>) -> Match {
+    private func match(method: String, bytes: UnsafeBufferPointer<UInt8>) -> Match {
         var segments: [Range<Int>] = []
         segments.reserveCapacity(8)
         var start = 0
@@ -77,11 +77,11 @@ public struct Router: Sendable {
         var allowed: [String] = []
         for index in bySegments[segments.count] ?? [] where Self.literals(of: routes[index].segments, match: segments, in: bytes) {
             if routes[index].method == method {
-                return .found(routes[index], Self.parameters(routes[index].segments, segments, of: path, bytes: bytes))
+                return .found(routes[index], Self.parameters(routes[index].segments, segments, in: bytes))
             }
             allowed.append(routes[index].method)
         }
-        if method == "HEAD", allowed.contains("GET"), case .found(let r, let p) = match(method: "GET", path: path, bytes: bytes) {
+        if method == "HEAD", allowed.contains("GET"), case .found(let r, let p) = match(method: "GET", bytes: bytes) {
             return .found(r, p)
         }
         if allowed.isEmpty { return .notFound }
@@ -100,19 +100,10 @@ public struct Router: Sendable {
         return true
     }
 
-    private static func parameters(_ segments: [Segment], _ parts: [Range<Int>], of path: String,
-                                   bytes: UnsafeBufferPointer<UInt8>) -> RouteParameters {
+    private static func parameters(_ segments: [Segment], _ parts: [Range<Int>], in bytes: UnsafeBufferPointer<UInt8>) -> RouteParameters {
         var params = RouteParameters()
         for (seg, part) in zip(segments, parts) {
-            guard case .parameter(let name) = seg else { continue }
-            let raw = UnsafeBufferPointer(rebasing: bytes[part])
-            if raw.contains(where: { $0 == UInt8(ascii: "%") || $0 == UInt8(ascii: "+") }) {
-                let utf8 = path.utf8
-                let from = utf8.index(utf8.startIndex, offsetBy: part.lowerBound), to = utf8.index(from, offsetBy: part.count)
-                params[name] = PercentDecoding.decode(path[from..<to])
-            } else {
-                params[name] = String(decoding: raw, as: UTF8.self)
-            }
+            if case .parameter(let name) = seg { params[name] = PercentDecoding.decode(UnsafeBufferPointer(rebasing: bytes[part])) }
         }
         return params
     }

@@ -2,7 +2,8 @@ extension JSONReader {
     /// Whether `bytes` is well-formed UTF-8, as JSON text must be (RFC 8259 §8.1). The
     /// reader itself decodes leniently (an invalid sequence becomes U+FFFD), so a caller
     /// that must refuse such input, not store it, asks this first. ASCII, the common case,
-    /// is confirmed eight bytes at a time; the rest is the standard library's validation.
+    /// is confirmed eight bytes at a time; the rest goes through the standard library's
+    /// UTF-8 decoder, which makes nothing of what it reads.
     public static func isUTF8(_ bytes: [UInt8]) -> Bool {
         bytes.withUnsafeBufferPointer { buf in
             var i = 0
@@ -12,7 +13,15 @@ extension JSONReader {
             }
             while i < buf.count, buf[i] < 0x80 { i += 1 }
             // Every byte before `i` is ASCII, so `i` starts a sequence.
-            return i == buf.count || String(validating: UnsafeBufferPointer(rebasing: buf[i...]), as: UTF8.self) != nil
+            var rest = buf[i...].makeIterator()
+            var decoder = UTF8()
+            while true {
+                switch decoder.decode(&rest) {
+                case .scalarValue: continue
+                case .emptyInput: return true
+                case .error: return false
+                }
+            }
         }
     }
 }

@@ -86,7 +86,8 @@ enum Help {
 
     Lists every in-scope user of the source and repairs the directory. Users missing from a
     complete listing are deactivated; a run that fails part way deactivates nobody. More
-    deactivations than max_deactivations are held until --confirm-deactivations.
+    deactivations than max_deactivations are held until --confirm-deactivations. Exits 1
+    when a run failed or nothing ran (no enabled source among the tenants chosen).
     """
 
     static let serve = """

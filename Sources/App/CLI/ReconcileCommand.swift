@@ -51,7 +51,7 @@ enum ReconcileCommand {
                                             ("pages", .int(report.pages)), ("seconds", .string(decimals(report.seconds, 3))),
                                             ("counts", Render.counts(report.counts)), ("error", .string(report.error))]))
                 } else if report.runID == 0, let e = report.error {
-                    // No run was started (another holds the lease): no counts to show.
+                    // No run was started (the lease is held, or the store refused): no counts.
                     console.print("\(label): \(e)")
                 } else {
                     let c = report.counts

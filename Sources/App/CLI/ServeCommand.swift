@@ -10,11 +10,11 @@ enum ServeCommand {
     static func run(_ words: [String], _ ctx: inout Context) async throws {
         let shard = try ctx.shard()
         let listen = try ctx.args.value("--listen").map { raw in
-            guard let a = ListenAddress(raw) else { throw UsageError("--listen: '\(raw)' is not HOST:PORT with an IPv4 address or localhost as the host") }
+            guard let a = ListenAddress(raw) else { throw UsageError("--listen: '\(raw)' is not \(ListenAddress.form)") }
             return a
         }
         let adminListen = try ctx.args.value("--admin-listen").map { raw in
-            guard let a = ListenAddress(raw) else { throw UsageError("--admin-listen: '\(raw)' is not HOST:PORT with an IPv4 address or localhost as the host") }
+            guard let a = ListenAddress(raw) else { throw UsageError("--admin-listen: '\(raw)' is not \(ListenAddress.form)") }
             return a
         }
         try ctx.args.rejectUnknown(words: 1)

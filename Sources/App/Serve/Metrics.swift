@@ -110,23 +110,20 @@ final class Metrics: @unchecked Sendable {
 
     /// The series of `name` with `labels`, made on first use.
     func series(_ name: String, _ labels: [(String, String)]) -> Series {
-        let key = LabelSet(labels)
-        return lock.withLock {
-            if let s = counters[name]?[key] { return s }
-            let s = Series()
-            counters[name, default: [:]][key] = s
-            return s
-        }
+        lock.withLock { Self.find(name, labels, in: &counters, or: Series.init) }
     }
 
     func histogram(_ name: String, _ labels: [(String, String)]) -> HistogramSeries {
+        lock.withLock { Self.find(name, labels, in: &histograms, or: HistogramSeries.init) }
+    }
+
+    private static func find<T>(_ name: String, _ labels: [(String, String)], in all: inout [String: [LabelSet: T]],
+                                or make: () -> T) -> T {
         let key = LabelSet(labels)
-        return lock.withLock {
-            if let h = histograms[name]?[key] { return h }
-            let h = HistogramSeries()
-            histograms[name, default: [:]][key] = h
-            return h
-        }
+        if let found = all[name]?[key] { return found }
+        let made = make()
+        all[name, default: [:]][key] = made
+        return made
     }
 
     func increment(_ name: String, _ labels: [(String, String)], by v: Double = 1) { series(name, labels).add(v) }

@@ -31,6 +31,11 @@ final class Service: @unchecked Sendable {
     private var server: HTTPServer?
     private var adminServer: HTTPServer?
     private var configStamp: timespec?
+    /// The version of the file last refused, so it is reported once, not at every look.
+    private var refusedStamp: timespec?
+    /// The secrets that could not be read when the config in force was taken (startup
+    /// logs them and goes on): a reload may keep those, but not add to them.
+    private var unreadable: Set<String> = []
     private var pruner: Pruner?
     private(set) var ready = false
 
@@ -65,6 +70,7 @@ final class Service: @unchecked Sendable {
     // MARK: lifecycle
 
     func start() throws {
+        unreadable = Set(config.unreadableSecrets(of: served(config)))
         try apply(config, previous: nil)
         var sc = ServerConfiguration()
         sc.host = (listenOverride ?? config.listen).host
@@ -142,25 +148,26 @@ final class Service: @unchecked Sendable {
     }
 
     /// Re-reads the config file and the secrets it references; keeps the old config when
-    /// the new one is invalid, as `config check` judges it (a secret that cannot be read
-    /// included: taking the file would leave a source unable to verify or fetch).
+    /// the new one is invalid, or names a secret that cannot be read and could be before
+    /// (taking it would leave a source unable to verify or fetch).
     func reload(reason: String) {
         reloadTLS(reason: reason)
-        // The version read is the one judged: a rejected file is reported once, not at
-        // every look at its modification time (SIGHUP asks again).
-        configStamp = Self.stamp(configPath)
+        let stamp = Self.stamp(configPath)
         let fresh: UsersyncConfig
         do {
             fresh = try UsersyncConfig.load(path: configPath, desks: DeskRegistry.all)
         } catch {
-            log.error("config rejected; keeping the previous one", ["reason": reason, "error": "\(error)"])
+            refuse(stamp, reason: reason, "\(error)")
             return
         }
-        let unreadable = fresh.unreadableSecrets(of: served(fresh))
-        guard unreadable.isEmpty else {
-            log.error("config rejected; keeping the previous one", ["reason": reason, "error": unreadable.joined(separator: "; ")])
+        let nowUnreadable = fresh.unreadableSecrets(of: served(fresh))
+        let lost = nowUnreadable.filter { !unreadable.contains($0) }
+        guard lost.isEmpty else {
+            refuse(stamp, reason: reason, lost.joined(separator: "; "))
             return
         }
+        if let stamp { configStamp = stamp }
+        unreadable = Set(nowUnreadable)
         let previous = lock.withLock { config }
         if fresh.listen != previous.listen || fresh.adminListen != previous.adminListen || fresh.http != previous.http
             || fresh.tls != previous.tls {
@@ -186,13 +193,19 @@ final class Service: @unchecked Sendable {
         }
     }
 
-    /// Reloads when the file's modification time changed.
-    func checkFile() {
-        let now = Self.stamp(configPath)
-        if let now, let old = configStamp, now.tv_sec != old.tv_sec || now.tv_nsec != old.tv_nsec {
-            reload(reason: "file changed")
-        }
+    private func refuse(_ stamp: timespec?, reason: String, _ error: String) {
+        refusedStamp = stamp
+        log.error("config rejected; keeping the previous one", ["reason": reason, "error": error])
     }
+
+    /// Reloads when the file's modification time changed (and is not the version refused).
+    func checkFile() {
+        guard let now = Self.stamp(configPath), let old = configStamp, !Self.same(now, old) else { return }
+        if let refused = refusedStamp, Self.same(now, refused) { return }
+        reload(reason: "file changed")
+    }
+
+    private static func same(_ a: timespec, _ b: timespec) -> Bool { a.tv_sec == b.tv_sec && a.tv_nsec == b.tv_nsec }
 
     private static func stamp(_ path: String) -> timespec? {
         var st = stat()
@@ -229,7 +242,7 @@ final class Service: @unchecked Sendable {
                 lock.withLock { directories[t.id] = directory }
             }
             // A rotated secret file rebuilds the tenant as a changed section does.
-            if let existing = current[t.id], existing.config == t, !sharedChanged, existing.secretsRead == t.readSecrets() {
+            if let existing = current[t.id], existing.config == t, !sharedChanged, existing.secretsRead == t.secretsDigest() {
                 next[t.id] = existing
                 continue
             }

@@ -92,11 +92,11 @@ final class TenantRuntime: @unchecked Sendable {
     let directory: TenantDirectory
     let writer: InboxWriter?
     let sources: [SourceKind: SourceRuntime]
-    /// What its secrets read as when it was built (`TenantConfig.readSecrets`).
-    let secretsRead: [String]
+    /// What its secrets read as when it was built (`TenantConfig.secretsDigest`).
+    let secretsRead: Int
 
     init(config: TenantConfig, directory: TenantDirectory, writer: InboxWriter?, sources: [SourceKind: SourceRuntime],
-         secretsRead: [String]) {
+         secretsRead: Int) {
         self.config = config
         self.directory = directory
         self.writer = writer
@@ -125,7 +125,7 @@ final class TenantRuntime: @unchecked Sendable {
     /// their import at once.
     static func make(_ t: TenantConfig, directory: TenantDirectory, justEnabled: Set<SourceKind>, events: EventRetries,
                      secretOverlap: Int, log: Log, metrics: Metrics) -> TenantRuntime {
-        let secretsRead = t.readSecrets()
+        let secretsRead = t.secretsDigest()
         var sources: [SourceKind: SourceRuntime] = [:]
         let enabled = t.integrationsAllowed && t.sources.contains { $0.enabled }
         let writer = enabled ? InboxWriter(directory: directory) : nil

@@ -121,9 +121,11 @@ public struct ZendeskEvent: Sendable, Equatable {
                 if let x = detail.externalID, x.isEmpty { detail.externalID = nil }
                 let event = ZendeskEvent(id: id, type: type, time: time, subject: subject, detail: detail, current: current,
                                          previous: previous)
-                // Zendesk user ids are whole numbers: an event about anything else could only
-                // fail every fetch until its retries ran out.
-                if let uid = event.userID, !uid.utf8.allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }), event.userEventName != nil {
+                // Zendesk user ids are whole numbers: a handled event about anything else
+                // could only fail every fetch until its retries ran out. (Types usersync
+                // does not handle are stored as ignored, whatever they name.)
+                if let uid = event.userID, uid.isEmpty || !uid.utf8.allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }),
+                   ZendeskEventInterpreter.isHandled(event.type) {
                     throw Malformed(description: "user id '\(uid)' is not a Zendesk user id")
                 }
                 return event

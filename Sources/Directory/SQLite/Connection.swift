@@ -165,8 +165,9 @@ final class Statement {
         parameterCount = sqlite3_bind_parameter_count(stmt)
     }
 
-    /// The bytes of the text and blobs bound by the parameter-pack forms. Only `bind` touches
-    /// it, on the connection's one thread, so its accesses go unchecked.
+    /// The bytes of the text and blobs bound (every form binds from it, `SQLITE_STATIC`),
+    /// kept until the next bind starts over. Only binding touches it, on the connection's
+    /// one thread, so its accesses go unchecked.
     @exclusivity(unchecked) private var arena = BindArena()
 
     deinit {
