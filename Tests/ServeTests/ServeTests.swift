@@ -227,6 +227,22 @@ import Webhooks
         #expect(try h.deliver(ServeHarness.event(type: "user.name_changed", user: ann, current: #""Old""#)).status == 401)
     }
 
+    @Test func aSecretUnreadableSinceStartDoesNotBlockReloads() throws {
+        let h = try ServeHarness(extraTenant: """
+            , {"id": "late-co", "features": ["integrations"], "licence_limit": 5,
+               "zendesk": {"enabled": true, "subdomain": "late-co", "api_base_url": "http://127.0.0.1:9",
+                 "auth": {"type": "api_token", "email": "a@b.c", "token_env": "LATE_CO_TOKEN_NOT_SET"},
+                 "webhook_secret_file": "/nonexistent/late-co-secret", "roles": ["agent"]}}
+            """)
+        #expect(h.eventually { h.serve.log.contains("webhook secret unavailable") })
+        let original = try String(contentsOfFile: h.config, encoding: .utf8)
+        try original.replacingOccurrences(of: #""licence_limit": 5,"#, with: #""licence_limit": 6,"#)
+            .write(toFile: h.config, atomically: true, encoding: .utf8)
+        kill(h.serve.process.processIdentifier, SIGHUP)
+        #expect(h.eventually { h.serve.log.contains("config reloaded") })
+        #expect(!h.serve.log.contains("config rejected"))
+    }
+
     @Test func sigtermDrainsAndExitsZero() throws {
         let h = try ServeHarness()
         h.serve.stop(signal: SIGTERM)
