@@ -42,6 +42,9 @@ import Testing
         #expect(code == 2)
         #expect(err.contains("unexpected argument 'extra'"))
         #expect(await run("events", "list", "--limit", "5").0 == 0)
+        let (connect, _, why) = await run("zendesk", "connect")
+        #expect(connect == 2, "an api_token source has nothing to connect")
+        #expect(why.contains("auth.type is not 'oauth'"))
     }
 
     @Test func usersAddListActivateWithLicenceLimit() async throws {

@@ -31,7 +31,8 @@ struct SourceFactory {
     func oauth(_ kind: SourceKind, tenant: TenantConfig, redirect: String?) throws -> any DeskOAuth {
         let (desk, section) = try Self.section(kind, tenant)
         guard case .oauth(_, let secretRef, let configured, _) = section.auth else {
-            throw OperationalError("tenant \(tenant.id): \(kind.rawValue).auth.type is not 'oauth'")
+            // Asking to connect a source configured with a token is a mistake in the call.
+            throw UsageError("tenant \(tenant.id): \(kind.rawValue).auth.type is not 'oauth'; there is nothing to connect")
         }
         let secret = try resolve(secretRef, tenant, kind, "auth.client_secret")
         return try desk.oauth(section, clientSecret: secret,
