@@ -37,6 +37,11 @@ import Testing
         #expect(try h.cli(["reconcile", "--tenants", "abc-energy"]).status == 0)
         #expect(!databaseExists(h, "other-co"))
         #expect(try h.cli(["status", "--tenants", "nope"]).status == 2)
+        // Naming another instance's tenant is refused, and makes no database for it.
+        let elsewhere = try h.cli(["users", "list", "--tenants", "abc-energy", "--tenant", "other-co"])
+        #expect(elsewhere.status == 2 && elsewhere.err.contains("not in this instance's shard"))
+        #expect(try h.cli(["reconcile", "--tenants", "abc-energy", "--tenant", "other-co"]).status == 2)
+        #expect(!databaseExists(h, "other-co"))
     }
 
     @Test func flagWinsAndReloadMovesTenantsInAndOut() throws {
@@ -57,8 +62,13 @@ import Testing
         #expect(h.eventually { h.serve.log.contains("config rejected") }, "unknown shard tenants are a config error")
         #expect(try other(h) == 200)
 
-        // `--tenants` wins over `shard.tenants`, across reloads too.
+        // A tenant that leaves takes its last-success gauge with it (its counters stay).
+        let lastSuccess = #"usersync_reconcile_last_success_timestamp_seconds{tenant="abc-energy""#
+        #expect(try h.eventually { try h.metrics().contains(lastSuccess) })
         try shard(#""other-co""#)
+        #expect(try h.eventually { try !h.metrics().contains(lastSuccess) })
+
+        // `--tenants` wins over `shard.tenants`, across reloads too.
         h.serve.stop()
         let flagged = try ServeHarness(serveArguments: ["--tenants", "abc-energy"])
         try String(contentsOfFile: flagged.config, encoding: .utf8).replacingOccurrences(of: #"{"listen""#, with: #"{"shard": {"tenants": ["other-co"]}, "listen""#)

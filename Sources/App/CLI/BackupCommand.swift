@@ -6,7 +6,9 @@ import FoundationEssentials
 /// API), safe while `serve` runs; the copy is a data directory of its own.
 enum BackupCommand {
     static func run(_ words: [String], _ ctx: inout Context) throws {
-        guard let to = ctx.args.value("--to"), !to.isEmpty else { throw UsageError("usage: usersync backup --to DIR [--tenant T]") }
+        guard let to = ctx.args.value("--to"), !to.isEmpty else {
+            throw UsageError("usage: usersync backup --to DIR [--tenant T | --tenants A,B]")
+        }
         let tenants = try ctx.tenants()
         try ctx.args.rejectUnknown(words: 1)
         guard to != ctx.dataDir else { throw UsageError("--to must differ from the data directory") }

@@ -29,19 +29,27 @@ struct Context {
 
     /// The tenant named by `--tenant`, or the only tenant when there is one.
     mutating func tenant() throws -> TenantConfig {
-        if let id = args.value("--tenant") { return try lookup(id) }
+        if let id = args.value("--tenant") { return try inShard(lookup(id)) }
         guard config.tenants.count == 1 else {
             let ids = config.tenants.map(\.id).joined(separator: ", ")
             throw UsageError("--tenant is required: the config has \(config.tenants.count) tenants (\(ids))")
         }
-        return config.tenants[0]
+        return try inShard(config.tenants[0])
+    }
+
+    /// `t`, when this instance's shard (`--tenants`, else `shard.tenants`) has it: another
+    /// instance's tenant gets no database here, not even an empty one (SPEC §3, `shard`).
+    mutating func inShard(_ t: TenantConfig) throws -> TenantConfig {
+        guard let ids = try shard() ?? config.shard, !ids.contains(t.id) else { return t }
+        throw UsageError("tenant \(t.id) is not in this instance's shard (\(ids.joined(separator: ", "))); "
+            + "its directory is with the instance that serves it")
     }
 
     /// Tenants to report on: the one named by `--tenant`, else all of this instance's
     /// shard (`--tenants a,b` as given to its `serve`, else `shard.tenants`), so a shared
     /// config never creates or syncs other instances' tenants in this data directory.
     mutating func tenants() throws -> [TenantConfig] {
-        if let id = args.value("--tenant") { return [try lookup(id)] }
+        if let id = args.value("--tenant") { return [try inShard(lookup(id))] }
         return config.servedTenants(only: try shard())
     }
 

@@ -130,6 +130,13 @@ final class Metrics: @unchecked Sendable {
 
     func set(_ name: String, _ labels: [(String, String)], _ v: Double) { series(name, labels).set(v) }
 
+    /// Drops the series of gauge `name` that carry `label`: a tenant that left this
+    /// instance's shard must not go on exporting a value frozen at its last run (counters
+    /// stay, as Prometheus expects of them).
+    func forget(_ name: String, where label: (String, String)) {
+        lock.withLock { counters[name] = counters[name]?.filter { !$0.key.pairs.contains { $0 == label } } }
+    }
+
     func observe(_ name: String, _ labels: [(String, String)], _ v: Double) { histogram(name, labels).observe(v) }
 
     /// The exposition text; `gauges` adds values computed at scrape time.

@@ -134,7 +134,26 @@ final class Scheduler: @unchecked Sendable {
         var tokenAtFailure = watchesToken ? storedToken() : nil
         while !isStopped {
             let now = Int64(Date().timeIntervalSince1970)
-            let runs = (try? directory.runs(source: source, limit: 50)) ?? []
+            var runs = (try? directory.runs(source: source, limit: 50)) ?? []
+            // A run left `running` is ours only while we run one (not here): one that died
+            // with its process is marked abandoned now; a live one elsewhere (a CLI run) is
+            // looked at again within a minute, so its end is seen even if it dies.
+            var othersRunning = false
+            if runs.contains(where: { $0.outcome == .running }) {
+                let abandoned = (try? directory.abandonDeadRuns(source: source)) ?? []
+                for (id, kind) in abandoned {
+                    log.warn("run abandoned: its process ended before the run did",
+                             ["tenant": tenant, "source": source.rawValue, "run": String(id), "kind": kind.rawValue])
+                    metrics.increment("usersync_reconcile_runs_total", [("tenant", tenant), ("source", source.rawValue),
+                                                                        ("kind", kind.rawValue), ("outcome", "abandoned")])
+                }
+                if !abandoned.isEmpty { runs = (try? directory.runs(source: source, limit: 50)) ?? [] }
+                // Its work is undone (nobody it found missing was deactivated): retried as a
+                // failed run would be. (With no full run ever completed, one starts at once.)
+                let imported = runs.contains { $0.kind == .full && ($0.outcome == .completed || $0.outcome == .held) }
+                if abandoned.contains(where: { $0.kind == .full }), retryAt == nil, imported { retryAt = now + firstRetry }
+                othersRunning = runs.contains { $0.outcome == .running }
+            }
             let lastFull = runs.first { $0.kind == .full && $0.outcome != .running }
             let lastCompleteFull = runs.first { $0.kind == .full && ($0.outcome == .completed || $0.outcome == .held) }
             let lastIncremental = runs.first { $0.kind == .incremental }
@@ -179,7 +198,8 @@ final class Scheduler: @unchecked Sendable {
             }
             guard let (full, confirm) = due else {
                 plan(next, kind: nextKind)
-                await sleep(until: wakeBy ?? next)
+                let until = wakeBy ?? next
+                await sleep(until: othersRunning ? min(until, now + 60) : until)
                 continue
             }
             runNow = false
@@ -210,14 +230,14 @@ final class Scheduler: @unchecked Sendable {
         return now != failed
     }
 
-    /// After a restart, the retry a failed full run was waiting for and the failures in a
-    /// row behind it: those at the head of the source's full runs set the backoff, counted
+    /// After a restart, the retry a failed (or abandoned) full run was waiting for and the
+    /// failures in a row behind it: those at the head of the source's full runs set the backoff, counted
     /// from the last one's end (kept in memory only, a restart would otherwise wait for the
     /// next anchor: a day for a nightly run). No retry when the last full run did not fail,
     /// or none ever completed (the initial import then starts at once anyway).
     private func pendingRetry() -> (at: Int64?, failures: Int) {
         let fulls = ((try? directory.runs(source: source, limit: 50)) ?? []).filter { $0.kind == .full && $0.outcome != .running }
-        let failed = fulls.prefix { $0.outcome == .failed }
+        let failed = fulls.prefix { $0.outcome == .failed || $0.outcome == .abandoned }
         guard let last = failed.first, fulls.count > failed.count,
               let ended = last.finishedAt.flatMap({ Timestamp(iso8601: $0)?.seconds }) else { return (nil, failures) }
         return (ended + backoff(after: failed.count - 1), failed.count)

@@ -262,6 +262,10 @@ final class Service: @unchecked Sendable {
         // Together: a scheduler may take up to 10 s to stop, and a reload that rebuilds every
         // tenant must not add those up (webhooks meanwhile get 503).
         TenantRuntime.stop(stale)
+        // After the stop: a scheduler mid-pass could otherwise set it again.
+        for id in current.keys where next[id] == nil {
+            metrics.forget("usersync_reconcile_last_success_timestamp_seconds", where: ("tenant", id))
+        }
         lock.withLock {
             runtimes = next
             tokens = resolved
