@@ -79,6 +79,7 @@ public struct Reconciler: Sendable {
         do {
             var pending: [Evidence] = []
             pending.reserveCapacity(batchSize + 100)
+            var recorded = started
             func flush() throws {
                 guard !pending.isEmpty else { return }
                 try lease.check()
@@ -101,7 +102,11 @@ public struct Reconciler: Sendable {
                 }
                 if pending.count >= batchSize { try flush() }
                 progress?(RunProgress(pages: pages, users: counts.fetched, seconds: Date().timeIntervalSince(started)))
-                if pages % 50 == 0 { try directory.recordRun(runID, pages: pages, counts: counts) }
+                // Progress for `status`: every 50 pages, and at least every 5 s on a slow source.
+                if pages % 50 == 0 || Date().timeIntervalSince(recorded) >= 5 {
+                    try directory.recordRun(runID, pages: pages, counts: counts)
+                    recorded = Date()
+                }
             }
             try Task.checkCancellation()
             try flush()
