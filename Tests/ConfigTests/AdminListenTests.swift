@@ -27,7 +27,9 @@ import Testing
     @Test func listenTakesOnlyWhatTheReceiverCanBind() throws {
         func problems(_ top: String) -> [String] {
             let text = #"{\#(top) "tenants": [{"id": "t", "licence_limit": 1}]}"#
-            do { _ = try UsersyncConfig.parse(Data(text.utf8), desks: DeskRegistry.all) } catch let e as ConfigError { return e.problems } catch {}
+            do { _ = try UsersyncConfig.parse(Data(text.utf8), desks: DeskRegistry.all) } catch let e as ConfigError {
+                return e.problems
+            } catch {}
             return []
         }
         #expect(problems(#""listen": "[::1]:8080","#).contains { $0.hasPrefix("listen:") })

@@ -79,7 +79,8 @@ import Testing
         // A custom role by id may be a JSON number, as the API gives it; anything else one error.
         let byID = try? load { _, _, z in z["roles"] = ["agent", 360001] }.get()
         #expect(byID?.tenants[0].zendeskOptions?.roles == ["agent", "360001"])
-        #expect(problems { _, _, z in z["roles"] = [1.5] } == ["tenant abc-energy: zendesk.roles: must be a list of strings or whole numbers"])
+        #expect(problems { _, _, z in z["roles"] = [1.5] }
+            == ["tenant abc-energy: zendesk.roles: must be a list of strings or whole numbers"])
     }
 
     @Test func inlineSecretsAreRefused() {

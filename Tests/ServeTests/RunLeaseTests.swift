@@ -42,19 +42,22 @@ extension ServeTests {
         let dir = try h.directory()
         let dead = "999999@\(SQLiteShell.hostName) serve"
         try SQLiteShell.exec(dir.path, """
-            INSERT INTO runs (source, kind, started_at, owner, listing_started_ns) VALUES ('zendesk', 'full', '2026-01-01T00:00:00Z', '\(dead)', 0);
-            INSERT INTO run_leases (source, run_id, owner, heartbeat_at, expires_at) VALUES ('zendesk', last_insert_rowid(), '\(dead)', 0, 9999999999)
+            INSERT INTO runs (source, kind, started_at, owner, listing_started_ns)
+            VALUES ('zendesk', 'full', '2026-01-01T00:00:00Z', '\(dead)', 0);
+            INSERT INTO run_leases (source, run_id, owner, heartbeat_at, expires_at)
+            VALUES ('zendesk', last_insert_rowid(), '\(dead)', 0, 9999999999)
             ON CONFLICT (source) DO UPDATE SET run_id = excluded.run_id, owner = excluded.owner, expires_at = excluded.expires_at;
             INSERT INTO deactivations (source, source_user_id, user_id, run_id, reason, state)
-            SELECT 'zendesk', '6596848315901', (SELECT user_id FROM links WHERE source_user_id = '6596848315901'), (SELECT max(id) FROM runs),
-                   'missing from source', 'deferred';
+            SELECT 'zendesk', '6596848315901', (SELECT user_id FROM links WHERE source_user_id = '6596848315901'),
+                   (SELECT max(id) FROM runs), 'missing from source', 'deferred';
             """)
         let deadRun = try #require(try dir.runs().first { $0.outcome == .running }).id
         try h.start()
         #expect(try h.eventually { try h.directory().runs().first { $0.id == deadRun }?.outcome == .abandoned })
         #expect(try h.directory().runLease(source: .zendesk) == nil)
         #expect(try SQLiteShell.query(dir.path, "SELECT count(*) FROM deactivations WHERE state = 'deferred'") == "0")
-        #expect(try h.metrics().contains(#"usersync_reconcile_runs_total{tenant="abc-energy",source="zendesk",kind="full",outcome="abandoned"} 1"#))
+        let counted = #"usersync_reconcile_runs_total{tenant="abc-energy",source="zendesk",kind="full",outcome="abandoned"} 1"#
+        #expect(try h.metrics().contains(counted))
     }
 
     @Test func reloadMidImportDeactivatesNobody() throws {

@@ -222,7 +222,8 @@ import Webhooks
         _ = try h.folder.write("webhook-secret", "whsec-rotated")
         kill(h.serve.process.processIdentifier, SIGHUP)
         #expect(try h.eventually {
-            try h.deliver(ServeHarness.event(type: "user.name_changed", user: ann, current: #""New""#), secret: "whsec-rotated").status == 200
+            let rotated = ServeHarness.event(type: "user.name_changed", user: ann, current: #""New""#)
+            return try h.deliver(rotated, secret: "whsec-rotated").status == 200
         })
         #expect(try h.deliver(ServeHarness.event(type: "user.name_changed", user: ann, current: #""Old""#)).status == 401)
     }

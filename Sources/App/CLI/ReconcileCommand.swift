@@ -23,7 +23,9 @@ enum ReconcileCommand {
             for kind in targets {
                 guard let z = tenant.source(kind) else {
                     // Across every tenant, `--source` runs the tenants that have it.
-                    if only != nil && tenants.count == 1 { throw OperationalError("tenant \(tenant.id): \(kind.rawValue) is not configured") }
+                    if only != nil && tenants.count == 1 {
+                        throw OperationalError("tenant \(tenant.id): \(kind.rawValue) is not configured")
+                    }
                     continue
                 }
                 guard z.enabled else {
