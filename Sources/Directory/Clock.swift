@@ -20,8 +20,8 @@ enum Clock {
 
     static func nowSeconds() -> Int64 { now().nanoseconds / 1_000_000_000 }
 
-    /// Millisecond precision keeps rows readable and still ordered.
-    static func nowText() -> String { nowToTheMillisecond().iso8601 }
+    /// Millisecond precision, always three digits, keeps rows readable and ordered as text.
+    static func nowText() -> String { nowToTheMillisecond().iso8601Milliseconds }
 
     /// The time `nowText()` writes, for a caller that also needs it as a number.
     static func nowToTheMillisecond() -> Timestamp {

@@ -79,7 +79,7 @@ extension TenantDirectory {
         guard !events.isEmpty else { return [] }
         return try write(within: within) { db in
             let stamp = Clock.nowToTheMillisecond()
-            let now = stamp.iso8601
+            let now = stamp.iso8601Milliseconds
             var out: [Bool] = []
             out.reserveCapacity(events.count)
             var sources = Set<SourceKind>()
@@ -104,7 +104,7 @@ extension TenantDirectory {
                 out.append(n > 0)
                 sources.insert(e.source)
             }
-            let aSecondBefore = Timestamp(nanoseconds: stamp.nanoseconds - 1_000_000_000).iso8601
+            let aSecondBefore = Timestamp(nanoseconds: stamp.nanoseconds - 1_000_000_000).iso8601Milliseconds
             for s in sources { try db.run(Queries.touchLastEvent, s.rawValue, now, aSecondBefore) }
             return out
         }

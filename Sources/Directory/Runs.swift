@@ -338,7 +338,20 @@ public enum RunOwner {
         let parts = head.split(separator: "@", maxSplits: 1)
         guard parts.count == 2, let pid = Int32(parts[0]), String(parts[1]) == hostName() else { return true }
         if pid == getpid() { return true }
-        return kill(pid, 0) == 0 || errno != ESRCH
+        guard kill(pid, 0) == 0 || errno != ESRCH else { return false }
+        return !isZombie(pid)
+    }
+
+    /// A process killed but not yet reaped (state `Z` in `/proc/PID/stat`, after the
+    /// command's closing parenthesis) still answers `kill(pid, 0)`; in a container whose
+    /// init does not reap, it would hold its run's lease until the lease expired.
+    private static func isZombie(_ pid: Int32) -> Bool {
+        guard let f = fopen("/proc/\(pid)/stat", "r") else { return false }
+        defer { fclose(f) }
+        var buf = [UInt8](repeating: 0, count: 512)
+        let n = fread(&buf, 1, buf.count, f)
+        guard let close = buf[..<n].lastIndex(of: UInt8(ascii: ")")), close + 2 < n else { return false }
+        return buf[close + 2] == UInt8(ascii: "Z") || buf[close + 2] == UInt8(ascii: "X")
     }
 
     static func hostName() -> String {

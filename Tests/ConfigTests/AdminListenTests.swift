@@ -34,6 +34,7 @@ import Testing
         }
         #expect(problems(#""listen": "[::1]:8080","#).contains { $0.hasPrefix("listen:") })
         #expect(problems(#""listen": "myhost.invalid:8080","#).contains { $0.hasPrefix("listen:") })
+        #expect(problems(#""listen": "127.0.0.1:+80","#).contains { $0.hasPrefix("listen:") })
         #expect(problems(#""listen": "localhost:8080", "admin_listen": ":9090","#).isEmpty)
         #expect(problems(#""listen": "127.0.0.1:8080", "admin_listen": "127.0.0.1:8080","#).contains { $0.hasPrefix("admin_listen:") })
         #expect(problems(#""listen": "0.0.0.0:8080", "admin_listen": "localhost:8080","#).contains { $0.hasPrefix("admin_listen:") })

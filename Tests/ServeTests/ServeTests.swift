@@ -60,6 +60,7 @@ import Webhooks
         let notUTF8 = ServeHarness.signed(bytes: latin1)
         #expect(try h.post("/webhooks/zendesk/abc-energy", body: notUTF8.body, headers: notUTF8.headers).status == 400)
         #expect(try h.deliver(ServeHarness.event(type: "user.name_changed", user: "abc", current: #""X""#)).status == 400)
+        #expect(try h.deliver(#"{"type":"zen:event-type:user.name_changed","id":"no-user","event":{"current":"X"}}"#).status == 400)
         #expect(try h.directory().events().isEmpty)
 
         let first = try h.deliver(valid)

@@ -87,6 +87,11 @@ import Testing
             #expect(bad.process.terminationStatus == 2)
             #expect(bad.log.contains("nope"))
         }
+        let same = try ChildProcess(Products.path("usersync"),
+                                    ["--config", h.config, "serve", "--listen", "127.0.0.1:47999", "--admin-listen", "127.0.0.1:47999"],
+                                    waitFor: nil)
+        same.process.waitUntilExit()
+        #expect(same.process.terminationStatus == 2, "the same address for both is a usage error, not a failed bind")
     }
 
     @Test func listenFlagLetsTwoInstancesShareOneConfig() throws {

@@ -11,7 +11,8 @@ import Webhooks
             #expect(throws: ZendeskEvent.Malformed.self) { try ZendeskEvent.decode(body) }
         }
         let shallow = String(repeating: "[", count: 60) + String(repeating: "]", count: 60)
-        let ok = Array(#"{"id":"e1","type":"zen:event-type:user.name_changed","event":{"current":\#(shallow)}}"#.utf8)
+        let ok = Array((#"{"id":"e1","type":"zen:event-type:user.name_changed","subject":"zen:user:1","#
+            + #""event":{"current":\#(shallow)}}"#).utf8)
         #expect(throws: Never.self) { try ZendeskEvent.decode(ok) }
     }
 }

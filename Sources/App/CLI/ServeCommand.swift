@@ -18,6 +18,9 @@ enum ServeCommand {
             return a
         }
         try ctx.args.rejectUnknown(words: 1)
+        if let admin = adminListen ?? ctx.config.adminListen, admin.clashes(with: listen ?? ctx.config.listen) {
+            throw UsageError("--listen and --admin-listen (or admin_listen) name the same address: the admin API needs its own port")
+        }
         let dataDirOverride = ctx.dataDir == ctx.config.dataDir ? nil : ctx.dataDir
         let service = Service(configPath: ctx.configPath, dataDirOverride: dataDirOverride, shardOverride: shard,
                               listenOverride: listen, config: ctx.config)

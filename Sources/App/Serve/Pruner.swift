@@ -43,8 +43,8 @@ final class Pruner: @unchecked Sendable {
     private func sweep() {
         let r = retention()
         let now = Date().timeIntervalSince1970
-        let inboxCutoff = Timestamp(nanoseconds: Int64((now - Double(r.inbox)) * 1e9)).iso8601
-        let auditCutoff = r.audit.map { Timestamp(nanoseconds: Int64((now - Double($0)) * 1e9)).iso8601 }
+        let inboxCutoff = Timestamp(nanoseconds: Int64((now - Double(r.inbox)) * 1e9)).iso8601Milliseconds
+        let auditCutoff = r.audit.map { Timestamp(nanoseconds: Int64((now - Double($0)) * 1e9)).iso8601Milliseconds }
         for rt in runtimes() {
             var events = 0, audits = 0
             do {

@@ -136,9 +136,8 @@ final class Scheduler: @unchecked Sendable {
             let now = Int64(Date().timeIntervalSince1970)
             var runs = (try? directory.runs(source: source, limit: 50)) ?? []
             // A run left `running` is ours only while we run one (not here): one that died
-            // with its process is marked abandoned now; a live one elsewhere (a CLI run) is
-            // looked at again within a minute, so its end is seen even if it dies.
-            var othersRunning = false
+            // with its process is marked abandoned now. The loop looks at least once a
+            // minute, so a run started and killed elsewhere (a CLI beside us) is seen too.
             if runs.contains(where: { $0.outcome == .running }) {
                 let abandoned = (try? directory.abandonDeadRuns(source: source)) ?? []
                 for (id, kind) in abandoned {
@@ -152,7 +151,6 @@ final class Scheduler: @unchecked Sendable {
                 // failed run would be. (With no full run ever completed, one starts at once.)
                 let imported = runs.contains { $0.kind == .full && ($0.outcome == .completed || $0.outcome == .held) }
                 if abandoned.contains(where: { $0.kind == .full }), retryAt == nil, imported { retryAt = now + firstRetry }
-                othersRunning = runs.contains { $0.outcome == .running }
             }
             let lastFull = runs.first { $0.kind == .full && $0.outcome != .running }
             let lastCompleteFull = runs.first { $0.kind == .full && ($0.outcome == .completed || $0.outcome == .held) }
@@ -198,8 +196,7 @@ final class Scheduler: @unchecked Sendable {
             }
             guard let (full, confirm) = due else {
                 plan(next, kind: nextKind)
-                let until = wakeBy ?? next
-                await sleep(until: othersRunning ? min(until, now + 60) : until)
+                await sleep(until: min(wakeBy ?? next, now + 60))
                 continue
             }
             runNow = false

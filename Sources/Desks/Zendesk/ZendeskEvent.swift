@@ -124,9 +124,11 @@ public struct ZendeskEvent: Sendable, Equatable {
                 // Zendesk user ids are whole numbers: a handled event about anything else
                 // could only fail every fetch until its retries ran out. (Types usersync
                 // does not handle are stored as ignored, whatever they name.)
-                if let uid = event.userID, uid.isEmpty || !uid.utf8.allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }),
-                   ZendeskEventInterpreter.isHandled(event.type) {
-                    throw Malformed(description: "user id '\(uid)' is not a Zendesk user id")
+                if ZendeskEventInterpreter.isHandled(event.type) {
+                    guard let uid = event.userID else { throw Malformed(description: "the event names no user") }
+                    guard !uid.isEmpty, uid.utf8.count <= 19, uid.utf8.allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }) else {
+                        throw Malformed(description: "user id '\(uid)' is not a Zendesk user id")
+                    }
                 }
                 return event
             }
