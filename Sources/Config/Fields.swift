@@ -83,7 +83,7 @@ public final class Fields {
         for item in items {
             switch item {
             case .string(let s): out.append(s)
-            case .number(let n) where integers && !n.isEmpty && n.utf8.allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }): out.append(n)
+            case .number(let n) where integers && n.isASCIIDigits: out.append(n)
             default: fail(key, expected); return nil
             }
         }

@@ -1,4 +1,5 @@
 import Glibc
+import SyncRules
 
 extension ListenAddress {
     /// What `init?(_:)` takes, for messages that refuse something else.
@@ -7,9 +8,8 @@ extension ListenAddress {
     /// `HOST:PORT`, as `listen`, `admin_listen` and `serve --listen` take it: the host an
     /// IPv4 address or `localhost` (what the receiver binds; empty means every address).
     public init?(_ text: String) {
-        guard let colon = text.lastIndex(of: ":"), case let digits = text[text.index(after: colon)...],
-              !digits.isEmpty, digits.utf8.allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }), let port = Int(digits), (0...65535).contains(port)
-        else { return nil }
+        guard let colon = text.lastIndex(of: ":"), case let digits = text[text.index(after: colon)...], digits.isASCIIDigits,
+              let port = Int(digits), (0...65535).contains(port) else { return nil }
         let host = String(text[..<colon])
         guard host.isEmpty || host == "localhost" || Self.isIPv4(host) else { return nil }
         self.init(host: host.isEmpty ? "0.0.0.0" : host, port: port)

@@ -71,14 +71,10 @@ extension TenantDirectory {
     /// Marks the runs of `source` that died with their process `abandoned` now (SPEC §2),
     /// not when the next full run takes the lease: a full run whose lease holder is gone
     /// (expired, or its process no longer on this host), which frees the lease, and an
-    /// incremental run whose process is gone. Writes only when a run is left `running`.
+    /// incremental run whose process is gone. For a caller that saw a run `running`.
     /// Returns the runs it marked, with their kind.
     public func abandonDeadRuns(source: SourceKind) throws -> [(id: Int64, kind: RunRecord.Kind)] {
-        let open = try read { db in
-            try db.first("SELECT EXISTS (SELECT 1 FROM runs WHERE source = ? AND outcome = 'running')", source.rawValue) { $0.bool(0) }
-        }
-        guard open == true else { return [] }
-        return try write { db in
+        try write { db in
             var out: [(id: Int64, kind: RunRecord.Kind)] = []
             let now = Clock.nowSeconds()
             let held = try lease(db, source: source).map { $0.expiresAt > now && RunOwner.isAlive($0.owner) } ?? false

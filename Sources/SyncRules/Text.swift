@@ -12,6 +12,12 @@ extension StringProtocol {
     }
 }
 
+extension StringProtocol {
+    /// One or more ASCII digits and nothing else: what desks' ids and ports are written in
+    /// (`Character.isNumber` also takes other scripts' digits and fractions).
+    public var isASCIIDigits: Bool { !isEmpty && utf8.allSatisfy { $0 >= 0x30 && $0 <= 0x39 } }
+}
+
 extension String {
     /// ASCII case-insensitive equality without allocating lower-cased copies.
     public func equalsIgnoringASCIICase(_ other: String) -> Bool {

@@ -138,22 +138,22 @@ final class Scheduler: @unchecked Sendable {
             // A run left `running` is ours only while we run one (not here): one that died
             // with its process is marked abandoned now. The loop looks at least once a
             // minute, so a run started and killed elsewhere (a CLI beside us) is seen too.
+            var abandonedFull = false
             if runs.contains(where: { $0.outcome == .running }) {
                 let abandoned = (try? directory.abandonDeadRuns(source: source)) ?? []
                 for (id, kind) in abandoned {
                     log.warn("run abandoned: its process ended before the run did",
                              ["tenant": tenant, "source": source.rawValue, "run": String(id), "kind": kind.rawValue])
-                    metrics.increment("usersync_reconcile_runs_total", [("tenant", tenant), ("source", source.rawValue),
-                                                                        ("kind", kind.rawValue), ("outcome", "abandoned")])
+                    countRun(kind, .abandoned)
+                    if let i = runs.firstIndex(where: { $0.id == id }) { runs[i].outcome = .abandoned }
+                    abandonedFull = abandonedFull || kind == .full
                 }
-                if !abandoned.isEmpty { runs = (try? directory.runs(source: source, limit: 50)) ?? [] }
-                // Its work is undone (nobody it found missing was deactivated): retried as a
-                // failed run would be. (With no full run ever completed, one starts at once.)
-                let imported = runs.contains { $0.kind == .full && ($0.outcome == .completed || $0.outcome == .held) }
-                if abandoned.contains(where: { $0.kind == .full }), retryAt == nil, imported { retryAt = now + firstRetry }
             }
             let lastFull = runs.first { $0.kind == .full && $0.outcome != .running }
             let lastCompleteFull = runs.first { $0.kind == .full && ($0.outcome == .completed || $0.outcome == .held) }
+            // An abandoned run's work is undone (nobody it found missing was deactivated): it
+            // is retried as a failed run is (with no full run ever completed, one starts at once).
+            if abandonedFull, retryAt == nil, lastCompleteFull != nil { retryAt = now + firstRetry }
             let lastIncremental = runs.first { $0.kind == .incremental }
             // Known after a restart too, so "no successful run" alerts need no first run here.
             if let done = lastCompleteFull?.finishedAt.flatMap({ Timestamp(iso8601: $0) }) {
@@ -269,13 +269,17 @@ final class Scheduler: @unchecked Sendable {
         for (k, v) in report.counts.fields { fields[k] = String(v) }
         if let e = report.error { fields["error"] = e }
         if report.outcome == .failed { log.warn("reconciliation failed", fields) } else { log.info("reconciliation finished", fields) }
-        metrics.increment("usersync_reconcile_runs_total", [("tenant", tenant), ("source", source.rawValue),
-                                                            ("kind", report.kind.rawValue), ("outcome", report.outcome.rawValue)])
+        countRun(report.kind, report.outcome)
         if full && report.outcome != .failed {
             metrics.set("usersync_reconcile_last_success_timestamp_seconds", [("tenant", tenant), ("source", source.rawValue)],
                         Date().timeIntervalSince1970)
         }
         return report
+    }
+
+    private func countRun(_ kind: RunRecord.Kind, _ outcome: RunRecord.Outcome) {
+        metrics.increment("usersync_reconcile_runs_total", [("tenant", tenant), ("source", source.rawValue),
+                                                            ("kind", kind.rawValue), ("outcome", outcome.rawValue)])
     }
 
     private func sleep(until deadline: Int64) async {

@@ -118,7 +118,7 @@ public final class IntercomClient: Source, @unchecked Sendable {
     /// The admin, or nil when Intercom answers 404 with its `admin_not_found` error list
     /// (a removed teammate, §3); any other 404 is an error, not a removal.
     public func fetchUser(id: String) async throws -> SourceUser? {
-        guard !id.isEmpty, id.allSatisfy(\.isNumber) else { throw SourceError.malformed("admin id '\(id)' is not numeric") }
+        guard id.isASCIIDigits else { throw SourceError.malformed("admin id '\(id)' is not numeric") }
         return try await call("/admins/\(id)", what: "show admin \(id)", passing: [404]) { r in
             if r.status == 404 {
                 guard IntercomDecoding.isNotFound(r.body) else {

@@ -119,7 +119,7 @@ public final class ZendeskClient: Source, @unchecked Sendable {
     }
 
     public func fetchUser(id: String) async throws -> SourceUser? {
-        guard !id.isEmpty, id.allSatisfy(\.isNumber) else { throw SourceError.malformed("user id '\(id)' is not numeric") }
+        guard id.isASCIIDigits else { throw SourceError.malformed("user id '\(id)' is not numeric") }
         let roleNames = try await customRoleNames()
         return try await call("\(settings.baseURL)/api/v2/users/\(id)", what: "show user \(id)", passing: [404]) { r in
             guard r.status == 404 else { return try ZendeskDecoding.singleUser(r.body, roleNames: roleNames) }

@@ -126,7 +126,7 @@ public struct ZendeskEvent: Sendable, Equatable {
                 // does not handle are stored as ignored, whatever they name.)
                 if ZendeskEventInterpreter.isHandled(event.type) {
                     guard let uid = event.userID else { throw Malformed(description: "the event names no user") }
-                    guard !uid.isEmpty, uid.utf8.count <= 19, uid.utf8.allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }) else {
+                    guard uid.isASCIIDigits, uid.utf8.count <= 19 else {
                         throw Malformed(description: "user id '\(uid)' is not a Zendesk user id")
                     }
                 }
