@@ -240,10 +240,11 @@ public struct RequestParser {
             if kind == "content-length" {
                 // One plain number (what clients send) is read from the bytes; a list, with
                 // spaces, goes through the pieces. Each must be digits and all must agree.
-                let parts = Self.plainLength(valueBytes) != nil ? [valueBytes[...]]
-                    : valueBytes.split(separator: UInt8(ascii: ","), omittingEmptySubsequences: false).map { Self.trimmed($0) }
-                for part in parts {
-                    guard let n = Self.plainLength(part) else { return bad("invalid Content-Length") }
+                let lengths: [Int?] = Self.plainLength(valueBytes).map { [$0] }
+                    ?? valueBytes.split(separator: UInt8(ascii: ","), omittingEmptySubsequences: false)
+                        .map { Self.plainLength(Self.trimmed($0)) }
+                for length in lengths {
+                    guard let n = length else { return bad("invalid Content-Length") }
                     if let existing = contentLength, existing != n { return bad("conflicting Content-Length") }
                     contentLength = n
                 }

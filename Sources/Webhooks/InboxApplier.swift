@@ -70,11 +70,6 @@ public final class InboxApplier: @unchecked Sendable {
     /// New events were stored.
     public func wake() { wakeup.raise() }
 
-    public func stop() {
-        requestStop()
-        waitStopped()
-    }
-
     /// Asks the loop to end after the batch it is applying; `waitStopped` waits for it, so
     /// many appliers can be asked first and waited for together.
     public func requestStop() {

@@ -40,9 +40,10 @@ struct Context {
     /// `t`, when this instance's shard (`--tenants`, else `shard.tenants`) has it: another
     /// instance's tenant gets no database here, not even an empty one (SPEC §3, `shard`).
     mutating func inShard(_ t: TenantConfig) throws -> TenantConfig {
-        guard let ids = try shard() ?? config.shard, !ids.contains(t.id) else { return t }
-        throw UsageError("tenant \(t.id) is not in this instance's shard (\(ids.joined(separator: ", "))); "
-            + "its directory is with the instance that serves it")
+        let served = config.servedTenants(only: try shard())
+        guard !served.contains(where: { $0.id == t.id }) else { return t }
+        let ids = served.map(\.id).joined(separator: ", ")
+        throw UsageError("tenant \(t.id) is not in this instance's shard (\(ids)); its directory is with the instance that serves it")
     }
 
     /// Tenants to report on: the one named by `--tenant`, else all of this instance's

@@ -28,11 +28,14 @@ final class Scheduler: @unchecked Sendable {
     private var runNow: Bool
     private var task: Task<Void, Never>?
     private let finished = DispatchSemaphore(value: 0)
-    /// Raised by `stop` and `trigger`: the loop's waits end at once.
+    /// Raised by `requestStop` and `trigger`: the loop's waits end at once.
     private let wakeup = Wakeup()
     private(set) var running = false
     /// Consecutive failed full runs, for the retry backoff.
     private var failures = 0
+    /// The next run last recorded for `status`: the loop looks every minute, and only a
+    /// change is written (recording takes the tenant's write lock).
+    private var planned: (at: Int64, kind: String)?
     private let owner = RunOwner.current(role: "serve")
     /// The first retry delay after a failed full run (then doubling, up to `maxRetry`).
     let firstRetry: Int64
@@ -66,22 +69,9 @@ final class Scheduler: @unchecked Sendable {
         lock.withLock { task = t }
     }
 
-    /// Cancels a running run (it stops between pages, deactivating nobody) and waits for
-    /// the loop to end, at most `stopWithin` seconds. Call from a thread that may block
-    /// (not the cooperative pool).
-    ///
-    /// The bound is a safety net: in two of about ten CI runs a `serve` stopping after a
-    /// reload waited here for good, its loop's task never resumed from a cancelled
-    /// `Task.sleep` (cause not found). The loop now waits on `wakeup`, which this raises,
-    /// instead. A run left unfinished is safe: its lease expires and the next run marks it
-    /// abandoned and lists again.
-    func stop() {
-        requestStop()
-        waitStopped()
-    }
-
-    /// The first half of `stop`: cancels and wakes the loop without waiting for it, so the
-    /// schedulers of a reload or a shutdown stop together, not one after another.
+    /// Cancels a running run (it stops between pages, deactivating nobody) and wakes the
+    /// loop without waiting for it, so the schedulers of a reload or a shutdown stop
+    /// together, not one after another (`waitStopped` then waits).
     func requestStop() {
         let t = lock.withLock { () -> Task<Void, Never>? in
             stopped = true
@@ -91,7 +81,14 @@ final class Scheduler: @unchecked Sendable {
         wakeup.raise()
     }
 
-    /// The second half of `stop`: waits for the loop, at most `stopWithin` seconds.
+    /// Waits for the loop to end, at most `stopWithin` seconds. Call from a thread that may
+    /// block (not the cooperative pool).
+    ///
+    /// The bound is a safety net: in two of about ten CI runs a `serve` stopping after a
+    /// reload waited here for good, its loop's task never resumed from a cancelled
+    /// `Task.sleep` (cause not found). The loop now waits on `wakeup`, which `requestStop`
+    /// raises, instead. A run left unfinished is safe: the next look at the source marks
+    /// it abandoned once its process is gone or its lease expired.
     func waitStopped() {
         guard lock.withLock({ task }) != nil else { return }
         if finished.wait(timeout: .now() + Self.stopWithin) == .timedOut {
@@ -247,11 +244,14 @@ final class Scheduler: @unchecked Sendable {
 
     /// Records the next planned run so `status` can show it.
     private func plan(_ at: Int64, kind: String) {
-        try? directory.updateSourceState(source) { s in
-            guard s.nextRunAt != at || s.nextRunKind != kind else { return }
-            s.nextRunAt = at
-            s.nextRunKind = kind
-        }
+        if let p = planned, p.at == at, p.kind == kind { return }
+        do {
+            try directory.updateSourceState(source) { s in
+                s.nextRunAt = at
+                s.nextRunKind = kind
+            }
+            planned = (at, kind)
+        } catch {}
     }
 
     private func run(full: Bool, confirm: Bool) async -> RunReport {

@@ -242,7 +242,8 @@ final class Service: @unchecked Sendable {
                 lock.withLock { directories[t.id] = directory }
             }
             // A rotated secret file rebuilds the tenant as a changed section does.
-            if let existing = current[t.id], existing.config == t, !sharedChanged, existing.secretsRead == t.secretsDigest() {
+            let secrets = t.secretsDigest()
+            if let existing = current[t.id], existing.config == t, !sharedChanged, existing.secretsRead == secrets {
                 next[t.id] = existing
                 continue
             }
@@ -254,9 +255,8 @@ final class Service: @unchecked Sendable {
                 for s in t.sources where s.enabled && old?.source(s.kind)?.enabled != true { justEnabled.insert(s.kind) }
             }
             if let existing = current[t.id] { stale.append(existing) }
-            next[t.id] = TenantRuntime.make(t, directory: directory, justEnabled: justEnabled, events: new.events,
-                                             secretOverlap: new.webhookSecretOverlap,
-                                             log: log, metrics: metrics)
+            next[t.id] = TenantRuntime.make(t, directory: directory, secretsRead: secrets, justEnabled: justEnabled,
+                                             events: new.events, secretOverlap: new.webhookSecretOverlap, log: log, metrics: metrics)
         }
         for (id, r) in current where next[id] == nil { stale.append(r) }
         // Together: a scheduler may take up to 10 s to stop, and a reload that rebuilds every

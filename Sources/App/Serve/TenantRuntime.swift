@@ -109,8 +109,6 @@ final class TenantRuntime: @unchecked Sendable {
         for s in sources.values { s.start() }
     }
 
-    func stop() { Self.stop([self]) }
-
     /// Stops runtimes together: each writer first (what it holds is stored before the
     /// appliers stop), then every scheduler and applier is asked to stop before any is
     /// waited for, so their waits (a scheduler may take up to 10 s) do not add up.
@@ -123,9 +121,8 @@ final class TenantRuntime: @unchecked Sendable {
 
     /// Builds the runtime for every desk section of the tenant; `justEnabled` sources run
     /// their import at once.
-    static func make(_ t: TenantConfig, directory: TenantDirectory, justEnabled: Set<SourceKind>, events: EventRetries,
-                     secretOverlap: Int, log: Log, metrics: Metrics) -> TenantRuntime {
-        let secretsRead = t.secretsDigest()
+    static func make(_ t: TenantConfig, directory: TenantDirectory, secretsRead: Int, justEnabled: Set<SourceKind>,
+                     events: EventRetries, secretOverlap: Int, log: Log, metrics: Metrics) -> TenantRuntime {
         var sources: [SourceKind: SourceRuntime] = [:]
         let enabled = t.integrationsAllowed && t.sources.contains { $0.enabled }
         let writer = enabled ? InboxWriter(directory: directory) : nil
